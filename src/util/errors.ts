@@ -1,0 +1,53 @@
+/**
+ * Errors that cross module boundaries carry a stable `code`. Callers branch on the code,
+ * never on the message. The HTTP layer maps codes to statuses in one table
+ * (src/server/errors.ts). A broken internal invariant is a bug, not bad input: it throws
+ * through `invariant()` and is never mapped to a 4xx.
+ */
+export type ErrorCode =
+  /** Input does not follow the format (bad path, bad number, bad base64, bad note). */
+  | 'MALFORMED'
+  /** A Merkle proof does not verify. */
+  | 'PROOF_FAILED'
+  /** A signature from a trusted key does not verify, or no trusted key signed. */
+  | 'BAD_SIGNATURE'
+  /** The origin or key is not one this party knows. */
+  | 'UNKNOWN_LOG'
+  /** The request conflicts with the current state (for example a stale tree size). */
+  | 'CONFLICT'
+  /** The log is busy: retry later. */
+  | 'PUSHBACK'
+  /** The thing asked for does not exist (yet). */
+  | 'NOT_FOUND'
+  /** The request body is larger than allowed. */
+  | 'TOO_LARGE'
+  /** The request body is empty where content is required. */
+  | 'EMPTY'
+  /** The operation did not complete in time. */
+  | 'TIMEOUT'
+  /** The log is shutting down or closed. */
+  | 'CLOSED'
+  /** Stored data disagrees with itself: the store is corrupt. */
+  | 'CORRUPT';
+
+export class LogError extends Error {
+  readonly code: ErrorCode;
+  override readonly cause?: unknown;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message);
+    this.name = 'LogError';
+    this.code = code;
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/** True when `err` is a LogError with the given code (or any code, when omitted). */
+export function isLogError(err: unknown, code?: ErrorCode): err is LogError {
+  return err instanceof LogError && (code === undefined || err.code === code);
+}
+
+/** Throws when an internal invariant does not hold: that is a bug in candor, not bad input. */
+export function invariant(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(`candor internal error: ${message}`);
+}
