@@ -139,7 +139,7 @@ export function readU64be(bytes: Uint8Array, offset = 0): number {
 }
 
 const encoder = new TextEncoder();
-const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** UTF-8 encode. */
 export function utf8(text: string): Uint8Array {
