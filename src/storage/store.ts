@@ -15,6 +15,7 @@
  * Stored records are msgpack (src/storage/codec.ts); msgpack bytes are never hashed or
  * signed. Everything hashed or signed is the raw entry bytes or the C2SP text formats.
  */
+import { assertIndex } from '../util/integers.js';
 
 /** One integration, committed as a unit. */
 export interface IntegrationBatch {
@@ -85,4 +86,57 @@ export interface LogStore {
   readTile(level: number, index: number): Promise<Uint8Array | undefined>;
   /** For each leaf hash, the index it was logged at, or undefined. */
   lookupLeafHashes(leafHashes: readonly Uint8Array[]): Promise<(number | undefined)[]>;
+}
+
+/** Bytes in a full hash tile: 256 hashes of 32 bytes. */
+export const FULL_TILE_BYTES = 8192;
+
+/**
+ * Checks the shape of a batch before anything is written, so that a bad batch writes
+ * nothing. These are programmer errors (the integrator builds batches), not bad input.
+ * The Merkle content (that hashes and tiles agree) is not checked here: see checkLog.
+ * @throws TypeError naming the first thing wrong.
+ */
+export function assertValidBatch(batch: IntegrationBatch): void {
+  const { oldSize, entries, leafHashes, tiles, checkpoint } = batch;
+  assertIndex(oldSize, 'batch.oldSize');
+  if (!Array.isArray(entries) || !Array.isArray(leafHashes) || !Array.isArray(tiles)) {
+    throw new TypeError('batch.entries, batch.leafHashes and batch.tiles must be arrays');
+  }
+  if (leafHashes.length !== entries.length) {
+    throw new TypeError(`batch has ${entries.length} entries but ${leafHashes.length} leaf hashes`);
+  }
+  entries.forEach((e, i) => {
+    if (!(e instanceof Uint8Array)) throw new TypeError(`batch.entries[${i}] is not a Uint8Array`);
+  });
+  leafHashes.forEach((h, i) => {
+    if (!(h instanceof Uint8Array) || h.length !== 32) {
+      throw new TypeError(`batch.leafHashes[${i}] is not a 32-byte Uint8Array`);
+    }
+  });
+  const seen = new Set<string>();
+  tiles.forEach((t, i) => {
+    assertIndex(t.level, `batch.tiles[${i}].level`);
+    if (t.level > 63) throw new TypeError(`batch.tiles[${i}].level is above 63`);
+    assertIndex(t.index, `batch.tiles[${i}].index`);
+    const n = t.data instanceof Uint8Array ? t.data.length : -1;
+    if (n <= 0 || n % 32 !== 0 || n > FULL_TILE_BYTES) {
+      throw new TypeError(`batch.tiles[${i}].data must be 32 × (1..256) bytes, got ${n}`);
+    }
+    const id = `${t.level}/${t.index}`;
+    if (seen.has(id)) throw new TypeError(`batch writes tile ${id} twice`);
+    seen.add(id);
+  });
+  const newSize = oldSize + entries.length;
+  if (checkpoint.size !== newSize) {
+    throw new TypeError(`batch.checkpoint.size is ${checkpoint.size}, want ${newSize}`);
+  }
+  assertIndex(newSize, 'batch.checkpoint.size');
+  if (!(checkpoint.rootHash instanceof Uint8Array) || checkpoint.rootHash.length !== 32) {
+    throw new TypeError('batch.checkpoint.rootHash is not a 32-byte Uint8Array');
+  }
+  if (typeof checkpoint.note !== 'string') {
+    throw new TypeError('batch.checkpoint.note is not a string');
+  }
+  assertIndex(checkpoint.timestamp, 'batch.checkpoint.timestamp');
 }

@@ -1,0 +1,330 @@
+/**
+ * LevelStore: the LogStore contract on LevelDB (`level`, classic-level underneath). The
+ * only module that imports `level`. Key layout: src/storage/keys.ts; records:
+ * src/storage/codec.ts. Entries and tiles are stored as raw bytes, never re-encoded.
+ *
+ * One commit is one `db.batch([...], { sync: true })` across the sublevels. LevelDB
+ * appends a batch to its write-ahead log as one record and replays a record whole or
+ * not at all, so after a crash the store holds every batch whose commit resolved, and
+ * of the batch in flight either all of it or none of it.
+ *
+ * In memory it keeps only the latest checkpoint (so the committed size), read on open
+ * and moved only after a commit's batch is durable. Entry, checkpoint and dedup reads are
+ * bounded by that size: LevelDB makes a batch visible a moment before its promise
+ * resolves, and those reads must not run ahead of what commit() has promised. Tile reads
+ * are not bounded: a tile may already be wider than the committed size, which the
+ * contract allows (the partial tile of an earlier size is a prefix of the stored one).
+ */
+import { Level } from 'level';
+import { LogError } from '../util/errors.js';
+import { assertIndex } from '../util/integers.js';
+import * as codec from './codec.js';
+import { META_KEY, SUBLEVEL, checkpointKey, decodeU64Key } from './keys.js';
+import { dedupKey, entryKey, tileKey } from './keys.js';
+import { assertValidBatch } from './store.js';
+import type { IntegrationBatch, LogMeta, LogStore, StoredCheckpoint } from './store.js';
+
+type Bytes = Uint8Array;
+const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+
+function openSublevels(db: Level<Bytes, Bytes>) {
+  return {
+    entries: db.sublevel<Bytes, Bytes>(SUBLEVEL.entries, VIEW),
+    tiles: db.sublevel<Bytes, Bytes>(SUBLEVEL.tiles, VIEW),
+    dedup: db.sublevel<Bytes, Bytes>(SUBLEVEL.dedup, VIEW),
+    checkpoints: db.sublevel<Bytes, Bytes>(SUBLEVEL.checkpoints, VIEW),
+    meta: db.sublevel<Bytes, Bytes>(SUBLEVEL.meta, VIEW),
+  };
+}
+type Sublevels = ReturnType<typeof openSublevels>;
+
+/** One put in a commit's batch: a key and raw value in one of the sublevels. */
+export interface LevelPut {
+  readonly type: 'put';
+  readonly sublevel: Sublevels[keyof Sublevels];
+  readonly key: Bytes;
+  readonly value: Bytes;
+}
+
+interface Opened {
+  readonly db: Level<Bytes, Bytes>;
+  readonly subs: Sublevels;
+}
+
+/** A LogStore in a LevelDB directory, created on first open. One writer per directory. */
+export class LevelStore implements LogStore {
+  /** The LevelDB directory. */
+  readonly dir: string;
+  private opened: Opened | undefined;
+  private latest: StoredCheckpoint | undefined;
+  private committing = false;
+  /** Set when a batch write failed: whether it landed is unknown until reopened. */
+  private failed: { readonly cause: unknown } | undefined;
+
+  /** Does no I/O; call open(). */
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /**
+   * Opens (creating if missing) the directory and reads the latest checkpoint.
+   * @throws Error naming the directory when another process or LevelStore holds it open,
+   * or it cannot be opened at all. Do not call open() twice concurrently.
+   * @throws LogError CORRUPT when LevelDB reports corruption, or the stored entries and
+   * the latest checkpoint disagree.
+   */
+  async open(): Promise<void> {
+    if (this.opened !== undefined) return;
+    const db = new Level<Bytes, Bytes>(this.dir, VIEW);
+    try {
+      await db.open();
+    } catch (err) {
+      const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+      const detail = String(cause?.message ?? err);
+      if (cause?.code === 'LEVEL_LOCKED') {
+        const message = `store ${this.dir} is locked: another process or LevelStore has it open`;
+        throw new Error(message, { cause: err });
+      }
+      if (cause?.code === 'LEVEL_CORRUPTION') {
+        throw new LogError('CORRUPT', `store ${this.dir} is corrupt: ${detail}`, { cause: err });
+      }
+      throw new Error(`cannot open store ${this.dir}: ${detail}`, { cause: err });
+    }
+    const subs = openSublevels(db);
+    try {
+      this.latest = await loadLatest(subs);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    this.opened = { db, subs };
+    this.failed = undefined;
+  }
+
+  /** Closes the directory; later calls but open() reject with LogError CLOSED. */
+  async close(): Promise<void> {
+    const opened = this.opened;
+    this.opened = undefined;
+    this.latest = undefined;
+    if (opened !== undefined) await opened.db.close();
+  }
+
+  /** @throws LogError CLOSED when not open; CORRUPT when the record does not decode. */
+  async readMeta(): Promise<LogMeta | undefined> {
+    const { subs } = this.use();
+    const bytes = await closedIfNotOpen(subs.meta.get(META_KEY));
+    return bytes === undefined ? undefined : codec.decodeMeta(bytes);
+  }
+
+  /** Writes the meta record, fsynced. @throws LogError CLOSED when not open. */
+  async writeMeta(meta: LogMeta): Promise<void> {
+    const { db, subs } = this.use();
+    if (typeof meta.origin !== 'string' || typeof meta.verifierKey !== 'string') {
+      throw new TypeError('meta.origin and meta.verifierKey must be strings');
+    }
+    // A root batch, because sublevel put options have no typed `sync`.
+    const value = codec.encodeMeta(meta);
+    const op: LevelPut = { type: 'put', sublevel: subs.meta, key: META_KEY, value };
+    await closedIfNotOpen(db.batch([op], { sync: true }));
+  }
+
+  /** From memory (read on open). @throws LogError CLOSED when not open. */
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    this.use();
+    return copyCheckpoint(this.latest);
+  }
+
+  /** @throws LogError CLOSED when not open; CORRUPT when the record does not decode. */
+  async readCheckpoint(size: number): Promise<StoredCheckpoint | undefined> {
+    const { subs } = this.use();
+    assertIndex(size, 'size');
+    if (size > this.size) return undefined;
+    const bytes = await closedIfNotOpen(subs.checkpoints.get(checkpointKey(size)));
+    if (bytes === undefined) return undefined;
+    const cp = codec.decodeCheckpoint(bytes);
+    if (cp.size !== size) {
+      throw new LogError('CORRUPT', `checkpoint at ${size} says size ${cp.size}`);
+    }
+    return cp;
+  }
+
+  /**
+   * Commits a batch as one atomic, fsynced LevelDB batch.
+   * @throws TypeError for a malformed batch; LogError CONFLICT when the stored size is not
+   * `batch.oldSize` or another commit is in flight; LogError CLOSED when not open or when
+   * an earlier commit's write failed (reopen to learn whether it landed). Only a failed
+   * write can have written anything.
+   */
+  async commit(batch: IntegrationBatch): Promise<void> {
+    const { subs } = this.use();
+    assertValidBatch(batch);
+    if (this.failed !== undefined) {
+      const message = `an earlier commit to ${this.dir} failed; reopen the store`;
+      throw new LogError('CLOSED', message, { cause: this.failed.cause });
+    }
+    if (this.committing) throw new LogError('CONFLICT', 'another commit is in flight');
+    if (batch.oldSize !== this.size) {
+      throw new LogError('CONFLICT', `stored size is ${this.size}, batch expects ${batch.oldSize}`);
+    }
+    const checkpoint = copyCheckpoint(batch.checkpoint);
+    const ops = batchOps(subs, batch, checkpoint);
+
+    // The commit point. A crash before the batch reaches LevelDB's log leaves the store
+    // at the previous checkpoint: nothing of this batch exists, and nobody was told it
+    // did. A crash after leaves all of it, entries to checkpoint; reopening reads that
+    // checkpoint as the latest. If the write fails, LevelDB may or may not have logged
+    // it, so this instance refuses further commits: only a reopen reads the truth.
+    this.committing = true;
+    try {
+      await this.writeBatch(ops);
+    } catch (err) {
+      this.failed = { cause: err };
+      throw isNotOpen(err) ? new LogError('CLOSED', `store ${this.dir} closed during commit`) : err;
+    } finally {
+      this.committing = false;
+    }
+    // Durable now: only here does the in-memory size move, so reads never run ahead.
+    this.latest = checkpoint;
+  }
+
+  /** One range read. @throws LogError NOT_FOUND beyond the log; CLOSED when not open. */
+  async readEntries(start: number, end: number): Promise<Uint8Array[]> {
+    const { subs } = this.use();
+    assertIndex(start, 'start');
+    assertIndex(end, 'end');
+    if (start > end) throw new TypeError(`range [${start}, ${end}) has start after end`);
+    if (end > this.size) {
+      throw new LogError('NOT_FOUND', `entries [${start}, ${end}) are beyond size ${this.size}`);
+    }
+    if (start === end) return [];
+    const range = { gte: entryKey(start), lt: entryKey(end) };
+    const values = await closedIfNotOpen(subs.entries.values(range).all());
+    if (values.length !== end - start) {
+      const missing = `entries [${start}, ${end}) are missing in a log of ${this.size}`;
+      throw new LogError('CORRUPT', missing);
+    }
+    return values.map(plain);
+  }
+
+  /** @throws LogError CLOSED when not open; CORRUPT when a logged entry is missing. */
+  async readEntry(index: number): Promise<Uint8Array | undefined> {
+    const { subs } = this.use();
+    assertIndex(index, 'index');
+    if (index >= this.size) return undefined;
+    const value = await closedIfNotOpen(subs.entries.get(entryKey(index)));
+    if (value === undefined) throw new LogError('CORRUPT', `entry ${index} is missing`);
+    return plain(value);
+  }
+
+  /** @throws LogError CLOSED when not open. */
+  async readTile(level: number, index: number): Promise<Uint8Array | undefined> {
+    const { subs } = this.use();
+    assertIndex(index, 'tile index');
+    const value = await closedIfNotOpen(subs.tiles.get(tileKey(level, index)));
+    return value === undefined ? undefined : plain(value);
+  }
+
+  /**
+   * One getMany. An index at or past the committed size reads as undefined: LevelDB can
+   * show a batch a moment before its commit resolves, and such a leaf is not logged yet.
+   * @throws LogError CLOSED when not open; CORRUPT when a value does not decode.
+   */
+  async lookupLeafHashes(leafHashes: readonly Uint8Array[]): Promise<(number | undefined)[]> {
+    const { subs } = this.use();
+    const keys = leafHashes.map(dedupKey);
+    if (keys.length === 0) return [];
+    const values = await closedIfNotOpen(subs.dedup.getMany(keys));
+    const size = this.size;
+    return values.map((v) => {
+      const index = v === undefined ? undefined : codec.decodeIndex(v);
+      return index !== undefined && index < size ? index : undefined;
+    });
+  }
+
+  /**
+   * Writes one commit's puts as one atomic, fsynced batch. The only write of commit(),
+   * and the seam fault-injection tests override.
+   */
+  protected async writeBatch(ops: LevelPut[]): Promise<void> {
+    await this.use().db.batch(ops, { sync: true });
+  }
+
+  private get size(): number {
+    return this.latest?.size ?? 0;
+  }
+
+  private use(): Opened {
+    if (this.opened === undefined) throw new LogError('CLOSED', `store ${this.dir} is not open`);
+    return this.opened;
+  }
+}
+
+/** Every put of a commit: entries, dedup keys (first index wins), tiles, checkpoint. */
+function batchOps(subs: Sublevels, batch: IntegrationBatch, cp: StoredCheckpoint): LevelPut[] {
+  const ops: LevelPut[] = [];
+  const put = (sublevel: LevelPut['sublevel'], key: Bytes, value: Bytes): void => {
+    ops.push({ type: 'put', sublevel, key, value });
+  };
+  const seen = new Set<string>();
+  batch.entries.forEach((entry, i) => {
+    const index = batch.oldSize + i;
+    put(subs.entries, entryKey(index), entry);
+    const hash = batch.leafHashes[i]!;
+    // A hash repeated within one batch keeps its first index (a later put would win).
+    const id = String.fromCharCode(...hash);
+    if (seen.has(id)) return;
+    seen.add(id);
+    put(subs.dedup, dedupKey(hash), codec.encodeIndex(index));
+  });
+  for (const t of batch.tiles) put(subs.tiles, tileKey(t.level, t.index), t.data);
+  put(subs.checkpoints, checkpointKey(cp.size), codec.encodeCheckpoint(cp));
+  return ops;
+}
+
+/** The latest checkpoint, checked against the last stored entry. */
+async function loadLatest(subs: Sublevels): Promise<StoredCheckpoint | undefined> {
+  const last = await subs.checkpoints.iterator({ reverse: true, limit: 1 }).all();
+  let latest: StoredCheckpoint | undefined;
+  if (last[0] !== undefined) {
+    const [key, value] = last[0];
+    latest = codec.decodeCheckpoint(value);
+    const size = decodeU64Key(key, 'checkpoint');
+    if (latest.size !== size) {
+      throw new LogError('CORRUPT', `checkpoint at ${size} says size ${latest.size}`);
+    }
+  }
+  const size = latest?.size ?? 0;
+  const lastEntry = await subs.entries.keys({ reverse: true, limit: 1 }).all();
+  const entries = lastEntry[0] === undefined ? 0 : decodeU64Key(lastEntry[0], 'entry') + 1;
+  if (entries !== size) {
+    const why = `the latest checkpoint has size ${size} but ${entries} entries are stored`;
+    throw new LogError('CORRUPT', why);
+  }
+  return latest;
+}
+
+function isNotOpen(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'LEVEL_DATABASE_NOT_OPEN' || code === 'LEVEL_ITERATOR_NOT_OPEN';
+}
+
+/** Maps level's "not open" errors (a close() raced the read) to LogError CLOSED. */
+async function closedIfNotOpen<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isNotOpen(err)) throw new LogError('CLOSED', 'store closed during read', { cause: err });
+    throw err;
+  }
+}
+
+/** classic-level returns Buffers: hand out plain Uint8Array views of the same memory. */
+function plain(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function copyCheckpoint<T extends StoredCheckpoint | undefined>(cp: T): T {
+  if (cp === undefined) return cp;
+  const { size, rootHash, note, timestamp } = cp;
+  return { size, rootHash: rootHash.slice(), note, timestamp } as T;
+}
