@@ -1,0 +1,81 @@
+/**
+ * An LRU cache of hash tiles with their interior nodes, in front of the store.
+ *
+ * A tile only ever grows (a partial tile is a prefix of every later version of it), so
+ * the cache may always keep the widest version it has seen: any node complete within a
+ * smaller width has the same hash in the wider tile. The integrator puts every tile it
+ * commits here right after the commit, so proofs for fresh entries never touch disk.
+ */
+import { ExpandedTile, TILE_WIDTH } from '../merkle/tiles.js';
+import { HASH_SIZE } from '../merkle/hash.js';
+import type { LogStore } from '../storage/store.js';
+import { LogError } from '../util/errors.js';
+
+export class TileCache {
+  private readonly map = new Map<string, ExpandedTile>();
+  private readonly store: LogStore;
+  private readonly capacity: number;
+  hits = 0;
+  misses = 0;
+
+  constructor(store: LogStore, capacity = 2048) {
+    this.store = store;
+    this.capacity = capacity;
+  }
+
+  /** Records a tile that was just committed (wider than or equal to any cached version). */
+  put(level: number, index: number, tile: ExpandedTile): void {
+    const key = tileKey(level, index);
+    const old = this.map.get(key);
+    if (old !== undefined && old.width > tile.width) return;
+    this.map.delete(key);
+    this.map.set(key, tile);
+    this.evict();
+  }
+
+  /**
+   * The tile (level, index) with at least `minWidth` hashes, from the cache or the store.
+   * @throws LogError NOT_FOUND when the store has no such tile at that width.
+   */
+  async get(level: number, index: number, minWidth: number): Promise<ExpandedTile> {
+    const key = tileKey(level, index);
+    const cached = this.map.get(key);
+    if (cached !== undefined && cached.width >= minWidth) {
+      this.hits++;
+      this.map.delete(key);
+      this.map.set(key, cached);
+      return cached;
+    }
+    this.misses++;
+    const data = await this.store.readTile(level, index);
+    if (data === undefined || data.length / HASH_SIZE < minWidth) {
+      throw new LogError('NOT_FOUND', `tile ${level}/${index} of width ${minWidth} is not in the log`);
+    }
+    const tile = new ExpandedTile(data);
+    this.put(level, index, tile);
+    return tile;
+  }
+
+  /** Peek without touching the store (the integrator uses this for the right edge). */
+  peek(level: number, index: number): ExpandedTile | undefined {
+    return this.map.get(tileKey(level, index));
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  private evict(): void {
+    while (this.map.size > this.capacity) {
+      const oldest = this.map.keys().next();
+      if (oldest.done === true) return;
+      this.map.delete(oldest.value);
+    }
+  }
+}
+
+function tileKey(level: number, index: number): string {
+  return `${level}/${index}`;
+}
+
+export { TILE_WIDTH };

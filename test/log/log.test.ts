@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { openTestLog, makeEntry, TEST_VERIFIER_KEY, TEST_ORIGIN } from '../helpers/test-log.js';
+import { referenceRoot } from '../helpers/reference-tree.js';
+import { leafHash } from '../../src/merkle/hash.js';
+import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
+import { openCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { ed25519Verifier } from '../../src/note/keys.js';
+import { MemoryStore } from '../../src/storage/memory-store.js';
+import { Log } from '../../src/log/log.js';
+import { ed25519Signer } from '../../src/note/keys.js';
+import { TEST_SIGNER_KEY } from '../helpers/test-log.js';
+import { isLogError } from '../../src/util/errors.js';
+
+const verifier = ed25519Verifier(TEST_VERIFIER_KEY);
+
+describe('Log', () => {
+  it('signs an empty checkpoint when created', async () => {
+    const { log } = await openTestLog();
+    const { checkpoint } = openCheckpoint(log.checkpoint.note, verifier);
+    expect(checkpoint).toMatchObject({ origin: TEST_ORIGIN, size: 0 });
+    expect(Buffer.from(checkpoint.rootHash).toString('hex')).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    );
+  });
+
+  it('assigns consecutive indices and proves each entry in its checkpoint', async () => {
+    const { log } = await openTestLog();
+    const entries = Array.from({ length: 600 }, (_, i) => makeEntry(i));
+    const results = await Promise.all(entries.map((e) => log.add(e)));
+    expect(results.map((r) => r.index).sort((a, b) => a - b)).toEqual(entries.map((_, i) => i));
+    expect(log.size).toBe(600);
+    const leaves = entries.map(leafHash);
+    const { checkpoint } = openCheckpoint(log.checkpoint.note, verifier);
+    expect(Buffer.from(checkpoint.rootHash).equals(Buffer.from(referenceRoot(leaves)))).toBe(true);
+    for (const r of results) {
+      const cp = openCheckpoint(r.checkpoint.note, verifier).checkpoint;
+      const proof = await log.inclusionProof(r.index, cp.size);
+      expect(verifyInclusion(r.leafHash, r.index, cp.size, proof, cp.rootHash)).toBe(true);
+      expect(r.duplicate).toBe(false);
+    }
+  });
+
+  it('returns the existing index for the same bytes, within a batch and across batches', async () => {
+    const { log } = await openTestLog(undefined, { batchAgeMs: 20 });
+    const a = makeEntry(1);
+    const b = makeEntry(2);
+    const [r1, r2, r3] = await Promise.all([log.add(a), log.add(b), log.add(a)]);
+    expect(r1!.index).toBe(r3!.index);
+    expect([r1!.duplicate, r2!.duplicate, r3!.duplicate]).toEqual([false, false, true]);
+    const again = await log.add(a);
+    expect(again).toMatchObject({ index: r1!.index, duplicate: true });
+    expect(log.size).toBe(2);
+    // A batch of only duplicates signs nothing new.
+    const before = log.checkpoint;
+    await log.addMany([a, b]);
+    expect(log.checkpoint).toBe(before);
+  });
+
+  it('proves consistency between every pair of published sizes', async () => {
+    const { log } = await openTestLog();
+    const published: { size: number; root: Uint8Array }[] = [];
+    for (let i = 0; i < 40; i++) {
+      const batch = Array.from({ length: 1 + (i % 7) * 3 }, (_, k) => makeEntry(i * 100 + k));
+      const res = await log.addMany(batch);
+      published.push({ size: res[0]!.checkpoint.size, root: res[0]!.checkpoint.rootHash });
+    }
+    for (const a of published) {
+      for (const b of published) {
+        if (a.size > b.size) continue;
+        const proof = await log.consistencyProof(a.size, b.size);
+        expect(verifyConsistency(a.size, b.size, proof, a.root, b.root)).toBe(true);
+      }
+    }
+  });
+
+  it('reopens on the same store with the same tree, and keeps appending correctly', async () => {
+    const store = new MemoryStore();
+    const first = await openTestLog(store);
+    const entries = Array.from({ length: 700 }, (_, i) => makeEntry(i, 40));
+    await first.log.addMany(entries.slice(0, 513));
+    await first.log.drain();
+    const second = await Log.open({ store, signer: ed25519Signer(TEST_SIGNER_KEY), origin: TEST_ORIGIN });
+    expect(second.size).toBe(513);
+    await second.addMany(entries.slice(513));
+    expect(Buffer.from(second.checkpoint.rootHash).equals(Buffer.from(referenceRoot(entries.map(leafHash))))).toBe(true);
+    // Entries from before the restart are still deduplicated.
+    expect(await second.add(entries[5]!)).toMatchObject({ index: 5, duplicate: true });
+  });
+
+  it('grows across tile levels exactly (level 1 and level 2 tiles)', async () => {
+    const { log } = await openTestLog(undefined, { batchMax: 4096 });
+    const n = 65536 + 300;
+    const leaves: Uint8Array[] = [];
+    for (let start = 0; start < n; start += 4096) {
+      const batch = Array.from({ length: Math.min(4096, n - start) }, (_, k) => makeEntry(start + k, 8));
+      leaves.push(...batch.map(leafHash));
+      await log.addMany(batch);
+    }
+    expect(log.size).toBe(n);
+    expect(Buffer.from(log.checkpoint.rootHash).equals(Buffer.from(referenceRoot(leaves)))).toBe(true);
+    const l2 = await log.hashTile(2, 0, 1);
+    expect(Buffer.from(l2).equals(Buffer.from(referenceRoot(leaves.slice(0, 65536))))).toBe(true);
+    for (const index of [0, 255, 256, 65535, 65536, n - 1]) {
+      const proof = await log.inclusionProof(index, n);
+      expect(verifyInclusion(leaves[index]!, index, n, proof, log.checkpoint.rootHash)).toBe(true);
+    }
+  });
+
+  it('refuses empty and oversized entries', async () => {
+    const { log } = await openTestLog();
+    expect(() => log.add(new Uint8Array(0))).toThrow(expect.objectContaining({ code: 'EMPTY' }));
+    expect(() => log.add(new Uint8Array(65536))).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
+    await expect(log.add(new Uint8Array(65535).fill(1))).resolves.toMatchObject({ index: 0 });
+  });
+
+  it('rejects proofs beyond the tree', async () => {
+    const { log } = await openTestLog();
+    await log.addMany([makeEntry(1), makeEntry(2)]);
+    await expect(log.inclusionProof(2, 2)).rejects.toMatchObject({ code: 'MALFORMED' });
+    await expect(log.inclusionProof(0, 3)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(log.consistencyProof(0, 2)).rejects.toMatchObject({ code: 'MALFORMED' });
+    await expect(log.consistencyProof(2, 1)).rejects.toMatchObject({ code: 'MALFORMED' });
+    await expect(log.entry(2)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('refuses to open a store whose tiles do not match its checkpoint', async () => {
+    const store = new MemoryStore();
+    const { log } = await openTestLog(store);
+    await log.addMany([makeEntry(1), makeEntry(2), makeEntry(3)]);
+    const cp = log.checkpoint;
+    // Forge a commit whose tile disagrees with its checkpoint root.
+    await store.commit({
+      oldSize: 3,
+      entries: [makeEntry(4)],
+      leafHashes: [leafHash(makeEntry(4))],
+      tiles: [{ level: 0, index: 0, data: new Uint8Array(4 * 32).fill(9) }],
+      checkpoint: { ...cp, size: 4 },
+    });
+    let err: unknown;
+    try {
+      await Log.open({ store, signer: ed25519Signer(TEST_SIGNER_KEY), origin: TEST_ORIGIN });
+    } catch (e) {
+      err = e;
+    }
+    expect(isLogError(err, 'CORRUPT')).toBe(true);
+  });
+
+  it('rejects the waiters of a batch whose commit fails, and stays consistent', async () => {
+    const store = new MemoryStore();
+    const { log } = await openTestLog(store);
+    await log.add(makeEntry(0));
+    const realCommit = store.commit.bind(store);
+    let failNext = true;
+    store.commit = async (batch) => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('injected I/O failure');
+      }
+      return realCommit(batch);
+    };
+    await expect(log.add(makeEntry(1))).rejects.toThrow('injected I/O failure');
+    expect(log.size).toBe(1);
+    const r = await log.add(makeEntry(2));
+    expect(r.index).toBe(1);
+    const leaves = [makeEntry(0), makeEntry(2)].map(leafHash);
+    expect(Buffer.from(log.checkpoint.rootHash).equals(Buffer.from(referenceRoot(leaves)))).toBe(true);
+  });
+});
