@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+/**
+ * The `candor` command line.
+ *
+ *   candor serve [--data DIR] [--host H] [--port N] [--origin NAME] [--key FILE]
+ *                [--batch-max N] [--batch-age MS]
+ *   candor keygen --name NAME --out FILE
+ *   candor add [--url URL] FILE...
+ *   candor checkpoint [--url URL]
+ *
+ * Every serve flag can also come from the environment (CANDOR_DATA, CANDOR_HOST,
+ * CANDOR_PORT, CANDOR_ORIGIN, CANDOR_KEY, CANDOR_BATCH_MAX, CANDOR_BATCH_AGE); the
+ * client commands read CANDOR_URL. A flag wins over the environment.
+ */
+import { parseArgs } from 'node:util';
+import { readFile } from 'node:fs/promises';
+import { startLog } from '../server/main.js';
+import { createKeyFile } from '../server/keyfile.js';
+import { validateKeyName } from '../note/keys.js';
+import { parseDecimal } from '../util/integers.js';
+import { isLogError } from '../util/errors.js';
+
+const USAGE = `usage: candor <command> [flags]
+
+commands:
+  serve       run a log server
+              --data DIR        data directory (default ./data)           [CANDOR_DATA]
+              --host H          listen address (default 127.0.0.1)        [CANDOR_HOST]
+              --port N          listen port (default 8080)                [CANDOR_PORT]
+              --origin NAME     log origin, for a new log (default <hostname>/candor) [CANDOR_ORIGIN]
+              --key FILE        signer key file instead of DIR/log.key    [CANDOR_KEY]
+              --batch-max N     most entries per integration (default 4096)  [CANDOR_BATCH_MAX]
+              --batch-age MS    longest wait for a batch to fill (default 2) [CANDOR_BATCH_AGE]
+  keygen      create a signer key: --name NAME --out FILE (mode 0600); prints the verifier key
+  add         submit files as entries and print one receipt (JSON) per line: [--url URL] FILE...
+  checkpoint  print the log's latest checkpoint: [--url URL]
+              (--url defaults to CANDOR_URL or http://127.0.0.1:8080)
+`;
+
+/** Exit codes: 0 success, 1 operation failed, 2 bad usage. */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serveCommand(rest);
+    case 'keygen':
+      return keygenCommand(rest);
+    case 'add':
+      return addCommand(rest);
+    case 'checkpoint':
+      return checkpointCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? EXIT_USAGE : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+function env(name: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function intFlag(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  try {
+    return parseDecimal(value, name);
+  } catch {
+    throw new UsageError(`${name} must be a non-negative whole number, got "${value}"`);
+  }
+}
+
+async function serveCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      origin: { type: 'string' },
+      key: { type: 'string' },
+      'batch-max': { type: 'string' },
+      'batch-age': { type: 'string' },
+    },
+    strict: true,
+  });
+  const port = intFlag(values.port ?? env('CANDOR_PORT'), '--port', 8080);
+  if (port > 65535) throw new UsageError('--port must be at most 65535');
+  const batchMax = intFlag(values['batch-max'] ?? env('CANDOR_BATCH_MAX'), '--batch-max', 4096);
+  if (batchMax < 1) throw new UsageError('--batch-max must be at least 1');
+  const origin = values.origin ?? env('CANDOR_ORIGIN');
+  if (origin !== undefined) {
+    try {
+      validateKeyName(origin);
+    } catch {
+      throw new UsageError('--origin must be non-empty, without spaces or "+" (e.g. example.com/log)');
+    }
+  }
+  const running = await startLog({
+    dataDir: values.data ?? env('CANDOR_DATA') ?? './data',
+    host: values.host ?? env('CANDOR_HOST') ?? '127.0.0.1',
+    port,
+    origin,
+    keyFile: values.key ?? env('CANDOR_KEY'),
+    batchMax,
+    batchAgeMs: intFlag(values['batch-age'] ?? env('CANDOR_BATCH_AGE'), '--batch-age', 2),
+    say: (line) => console.log(line),
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      console.log(`candor: ${signal}: finishing queued entries and closing the store`);
+      running.close().then(resolve, (err: unknown) => {
+        console.error('candor: error while closing:', err);
+        process.exitCode = EXIT_FAILED;
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+async function keygenCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { name: { type: 'string' }, out: { type: 'string' } },
+    strict: true,
+  });
+  if (values.name === undefined || values.out === undefined) {
+    throw new UsageError('keygen needs --name NAME and --out FILE');
+  }
+  try {
+    validateKeyName(values.name);
+  } catch {
+    throw new UsageError('--name must be non-empty, without spaces or "+" (e.g. example.com/log)');
+  }
+  const pair = await createKeyFile(values.out, values.name);
+  console.error(`wrote signer key to ${values.out} (mode 0600)`);
+  console.log(pair.verifierKey);
+  return 0;
+}
+
+function clientUrl(flag: string | undefined): string {
+  return (flag ?? env('CANDOR_URL') ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+}
+
+async function addCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { url: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length === 0) throw new UsageError('add needs at least one FILE');
+  const url = clientUrl(values.url);
+  let failed = false;
+  for (const file of positionals) {
+    const body = await readFile(file);
+    const res = await fetch(`${url}/v1/entries`, { method: 'POST', body });
+    const text = await res.text();
+    if (!res.ok) {
+      failed = true;
+      console.error(`${file}: HTTP ${res.status}: ${text.trim()}`);
+      continue;
+    }
+    console.log(JSON.stringify({ file, ...(JSON.parse(text) as object) }));
+  }
+  return failed ? EXIT_FAILED : 0;
+}
+
+async function checkpointCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { url: { type: 'string' } }, strict: true });
+  const res = await fetch(`${clientUrl(values.url)}/checkpoint`);
+  const text = await res.text();
+  if (!res.ok) {
+    console.error(`HTTP ${res.status}: ${text.trim()}`);
+    return EXIT_FAILED;
+  }
+  process.stdout.write(text);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      console.error(`candor: ${(err as Error).message}\n\n${USAGE}`);
+      process.exitCode = EXIT_USAGE;
+    } else if (isLogError(err)) {
+      console.error(`candor: ${err.message}`);
+      process.exitCode = EXIT_FAILED;
+    } else {
+      console.error('candor:', err instanceof Error ? err.message : err);
+      process.exitCode = EXIT_FAILED;
+    }
+  }
+);

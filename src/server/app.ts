@@ -1,0 +1,193 @@
+/**
+ * The log's HTTP API. Handlers only parse requests, call the Log and format responses;
+ * errors are thrown and mapped to statuses in one place (errors.ts).
+ *
+ * Read API, exactly c2sp.org/tlog-tiles:
+ *   GET /checkpoint                   the latest signed checkpoint (text/plain; charset=utf-8)
+ *   GET /tile/<L>/<N>[.p/<W>]         hash tiles (application/octet-stream, immutable)
+ *   GET /tile/entries/<N>[.p/<W>]     entry bundles (application/octet-stream, immutable)
+ * Write and query API:
+ *   POST /v1/entries                  one entry (raw body) -> receipt once durably included
+ *   POST /v1/entries/batch            many entries -> one receipt per entry, in order
+ *   GET  /v1/entries/<index>          raw entry bytes
+ *   GET  /v1/proof/inclusion          ?index=I&size=N or ?leafHash=<base64>&size=N
+ *   GET  /v1/proof/consistency        ?from=M&to=N
+ *   GET  /v1/info, /healthz, /metrics
+ */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { parseTilePath, TILE_WIDTH } from '../merkle/tiles.js';
+import { HASH_SIZE } from '../merkle/hash.js';
+import type { AddResult, Log } from '../log/log.js';
+import { MAX_ENTRY_SIZE } from '../log/log.js';
+import { LogError } from '../util/errors.js';
+import { fromBase64, toBase64 } from '../util/bytes.js';
+import { parseDecimal } from '../util/integers.js';
+import { errorBody, handleError } from './errors.js';
+import { parseBatchBody, MAX_BATCH_BODY } from './batch.js';
+
+export interface AppDeps {
+  log: Log;
+  /** The log's verifier key (note vkey), published in /v1/info. */
+  verifierKey: string;
+}
+
+/** A self-contained receipt: enough to verify inclusion offline against the log's key. */
+export interface Receipt {
+  index: number;
+  leafHash: string;
+  duplicate: boolean;
+  checkpoint: string;
+  inclusionProof: string[];
+}
+
+const IMMUTABLE = 'public, max-age=604800, immutable';
+
+/** Builds the Hono app for a log. */
+export function createApp(deps: AppDeps): Hono {
+  const { log } = deps;
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    await next();
+    log.metrics.countResponse(c.res.status);
+  });
+  app.onError(handleError);
+  app.notFound((c) => c.json(errorBody('NOT_FOUND', `no such resource: ${c.req.path}`), 404));
+
+  app.get('/checkpoint', (c) => {
+    c.header('Content-Type', 'text/plain; charset=utf-8');
+    c.header('Cache-Control', 'no-store');
+    return c.body(log.checkpoint.note);
+  });
+
+  app.get('/tile/*', async (c) => {
+    const tile = parseTilePath(c.req.path.slice(1));
+    const width = tile.width ?? TILE_WIDTH;
+    const data =
+      tile.kind === 'entries'
+        ? await log.entryBundle(tile.index, width)
+        : await log.hashTile(tile.level, tile.index, width);
+    c.header('Content-Type', 'application/octet-stream');
+    c.header('Cache-Control', IMMUTABLE);
+    return c.body(toArrayBuffer(data));
+  });
+
+  const entryLimit = bodyLimit({
+    maxSize: MAX_ENTRY_SIZE,
+    onError: () => {
+      throw new LogError('TOO_LARGE', `an entry must be at most ${MAX_ENTRY_SIZE} bytes`);
+    },
+  });
+  app.post('/v1/entries', entryLimit, async (c) => {
+    const entry = new Uint8Array(await c.req.arrayBuffer());
+    const result = await log.add(entry);
+    return c.json(await receipt(log, result));
+  });
+
+  const batchLimit = bodyLimit({
+    maxSize: MAX_BATCH_BODY,
+    onError: () => {
+      throw new LogError('TOO_LARGE', `a batch body must be at most ${MAX_BATCH_BODY} bytes`);
+    },
+  });
+  app.post('/v1/entries/batch', batchLimit, async (c) => {
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const entries = parseBatchBody(body, c.req.header('Content-Type'));
+    const results = await log.addMany(entries);
+    return c.json({ receipts: await Promise.all(results.map((r) => receipt(log, r))) });
+  });
+
+  app.get('/v1/entries/:index', async (c) => {
+    const index = parseDecimal(c.req.param('index'), 'index');
+    const entry = await log.entry(index);
+    c.header('Content-Type', 'application/octet-stream');
+    c.header('Cache-Control', IMMUTABLE);
+    return c.body(toArrayBuffer(entry));
+  });
+
+  app.get('/v1/proof/inclusion', async (c) => {
+    const size = parseDecimal(requireQuery(c, 'size'), 'size');
+    const leafHashText = c.req.query('leafHash');
+    let index: number;
+    if (leafHashText !== undefined) {
+      if (c.req.query('index') !== undefined) {
+        throw new LogError('MALFORMED', 'give either index or leafHash, not both');
+      }
+      const found = await log.findLeaf(fromBase64(leafHashText, HASH_SIZE, 'leafHash'));
+      if (found === undefined) throw new LogError('NOT_FOUND', 'no entry has that leaf hash');
+      index = found;
+    } else {
+      index = parseDecimal(requireQuery(c, 'index'), 'index');
+    }
+    const hashes = await log.inclusionProof(index, size);
+    return c.json({ index, size, hashes: hashes.map(toBase64) });
+  });
+
+  app.get('/v1/proof/consistency', async (c) => {
+    const from = parseDecimal(requireQuery(c, 'from'), 'from');
+    const to = parseDecimal(requireQuery(c, 'to'), 'to');
+    const hashes = await log.consistencyProof(from, to);
+    return c.json({ from, to, hashes: hashes.map(toBase64) });
+  });
+
+  app.get('/v1/info', (c) => {
+    const cp = log.checkpoint;
+    return c.json({
+      origin: log.origin,
+      verifierKey: deps.verifierKey,
+      size: cp.size,
+      rootHash: toBase64(cp.rootHash),
+      checkpoint: cp.note,
+    });
+  });
+
+  app.get('/healthz', (c) => c.json({ ok: true, size: log.size }));
+
+  app.get('/metrics', (c) => {
+    c.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
+    return c.body(log.metrics.render({ queueDepth: log.queueDepth }));
+  });
+
+  // Known paths with the wrong method get 405, not 404.
+  const methods: Array<[string, string]> = [
+    ['/checkpoint', 'GET'],
+    ['/tile/*', 'GET'],
+    ['/v1/entries', 'POST'],
+    ['/v1/entries/batch', 'POST'],
+    ['/v1/entries/:index', 'GET'],
+    ['/v1/proof/inclusion', 'GET'],
+    ['/v1/proof/consistency', 'GET'],
+    ['/v1/info', 'GET'],
+    ['/healthz', 'GET'],
+    ['/metrics', 'GET'],
+  ];
+  for (const [path, allow] of methods) {
+    app.all(path, (c) => {
+      c.header('Allow', allow === 'GET' ? 'GET, HEAD' : allow);
+      return c.json(errorBody('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${allow}`), 405);
+    });
+  }
+  return app;
+}
+
+async function receipt(log: Log, r: AddResult): Promise<Receipt> {
+  const proof = await log.inclusionProof(r.index, r.checkpoint.size);
+  return {
+    index: r.index,
+    leafHash: toBase64(r.leafHash),
+    duplicate: r.duplicate,
+    checkpoint: r.checkpoint.note,
+    inclusionProof: proof.map(toBase64),
+  };
+}
+
+function requireQuery(c: Context, name: string): string {
+  const v = c.req.query(name);
+  if (v === undefined) throw new LogError('MALFORMED', `query parameter ${name} is required`);
+  return v;
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}

@@ -1,0 +1,129 @@
+/**
+ * Starting and stopping a log server: data directory, key, store, log and HTTP listener.
+ */
+import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { LevelStore } from '../storage/level-store.js';
+import { Log } from '../log/log.js';
+import { ed25519Signer, parseSignerKey, formatVerifierKey } from '../note/keys.js';
+import { ed25519PublicKey } from '../note/ed25519.js';
+import { LogError } from '../util/errors.js';
+import { createApp } from './app.js';
+import { createKeyFile, readKeyFile } from './keyfile.js';
+
+export interface ServeConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  origin?: string | undefined;
+  keyFile?: string | undefined;
+  batchMax: number;
+  batchAgeMs: number;
+  /** Called with human-readable start-up messages (the CLI prints them). */
+  say?: (line: string) => void;
+}
+
+export interface RunningLog {
+  log: Log;
+  url: string;
+  verifierKey: string;
+  /** Stops taking requests, integrates what is queued, closes the store. */
+  close(): Promise<void>;
+}
+
+/** A default origin for a new log: this host's name under /candor. */
+export function defaultOrigin(): string {
+  const host = hostname().toLowerCase().replace(/[^a-z0-9.-]/g, '-') || 'localhost';
+  return `${host}/candor`;
+}
+
+/** Opens (or creates) the log in `config.dataDir` and serves it over HTTP. */
+export async function startLog(config: ServeConfig): Promise<RunningLog> {
+  const say = config.say ?? (() => {});
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = new LevelStore(join(config.dataDir, 'db'));
+  await store.open();
+  try {
+    const meta = await store.readMeta();
+    const origin = config.origin ?? meta?.origin ?? defaultOrigin();
+    if (meta !== undefined && meta.origin !== origin) {
+      throw new LogError(
+        'CONFLICT',
+        `the data directory ${config.dataDir} holds the log "${meta.origin}", not "${origin}"`
+      );
+    }
+    const signerKey = await loadSignerKey(config, origin, say);
+    const parsed = parseSignerKey(signerKey);
+    const verifierKey = formatVerifierKey(parsed.name, 0x01, ed25519PublicKey(parsed.seed));
+    if (meta === undefined) {
+      await store.writeMeta({ origin, verifierKey });
+    } else if (meta.verifierKey !== verifierKey) {
+      throw new LogError(
+        'CONFLICT',
+        `the data directory ${config.dataDir} was signed with ${meta.verifierKey}, not ${verifierKey}`
+      );
+    }
+    const log = await Log.open({
+      store,
+      signer: ed25519Signer(signerKey),
+      origin,
+      batchMax: config.batchMax,
+      batchAgeMs: config.batchAgeMs,
+    });
+    const app = createApp({ log, verifierKey });
+    const server = await listen(app.fetch, config.host, config.port);
+    const address = server.address() as AddressInfo;
+    const url = `http://${formatHost(config.host)}:${address.port}`;
+    say(`candor log "${origin}" serving ${log.size} entries on ${url}`);
+    say(`verifier key: ${verifierKey}`);
+    let closing: Promise<void> | undefined;
+    return {
+      log,
+      url,
+      verifierKey,
+      close: () =>
+        (closing ??= (async () => {
+          const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+          await log.drain();
+          (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+          await stopped;
+          await store.close();
+        })()),
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+async function loadSignerKey(
+  config: ServeConfig,
+  origin: string,
+  say: (line: string) => void
+): Promise<string> {
+  if (config.keyFile !== undefined) return readKeyFile(config.keyFile);
+  const path = join(config.dataDir, 'log.key');
+  if (existsSync(path)) return readKeyFile(path);
+  const pair = await createKeyFile(path, origin);
+  say(`created signing key ${path} (mode 0600); keep it secret and back it up`);
+  return pair.signerKey;
+}
+
+function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  host: string,
+  port: number
+): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname: host, port }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

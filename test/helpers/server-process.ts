@@ -1,0 +1,62 @@
+/**
+ * Runs the real `candor serve` program (the built dist/cli/main.js) as a child process on
+ * 127.0.0.1 with an OS-chosen port, for end-to-end and crash tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+
+export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+export interface ServerProcess {
+  url: string;
+  verifierKey: string;
+  proc: ChildProcess;
+  output: () => string;
+  /** SIGTERM and wait for a clean exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: no chance to flush or close anything. */
+  kill(): Promise<void>;
+}
+
+export async function startServerProcess(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const proc = spawn(
+    process.execPath,
+    [CLI, 'serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0', ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'] }
+  );
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const started = await new Promise<{ url: string; verifierKey: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 15_000);
+    const check = (): void => {
+      const url = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+      const vkey = /verifier key: (\S+)/.exec(out)?.[1];
+      if (url !== undefined && vkey !== undefined) {
+        clearTimeout(timer);
+        resolve({ url, verifierKey: vkey });
+      }
+    };
+    proc.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before starting:\n${out}`));
+    });
+  });
+  return {
+    ...started,
+    proc,
+    output: () => out,
+    async stop() {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
