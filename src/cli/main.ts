@@ -4,13 +4,16 @@
  *
  *   candor serve [--data DIR] [--host H] [--port N] [--origin NAME] [--key FILE]
  *                [--batch-max N] [--batch-age MS]
+ *                [--witness NAME=VKEY@URL ...] [--quorum K] [--witness-timeout MS]
  *   candor keygen --name NAME --out FILE
  *   candor add [--url URL] FILE...
  *   candor checkpoint [--url URL]
  *
  * Every serve flag can also come from the environment (CANDOR_DATA, CANDOR_HOST,
- * CANDOR_PORT, CANDOR_ORIGIN, CANDOR_KEY, CANDOR_BATCH_MAX, CANDOR_BATCH_AGE); the
- * client commands read CANDOR_URL. A flag wins over the environment.
+ * CANDOR_PORT, CANDOR_ORIGIN, CANDOR_KEY, CANDOR_BATCH_MAX, CANDOR_BATCH_AGE,
+ * CANDOR_WITNESSES as a comma- or newline-separated list, CANDOR_QUORUM,
+ * CANDOR_WITNESS_TIMEOUT); the client commands read CANDOR_URL. A flag wins over the
+ * environment; any --witness replaces the whole CANDOR_WITNESSES list.
  */
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
@@ -19,6 +22,7 @@ import { createKeyFile } from '../server/keyfile.js';
 import { validateKeyName } from '../note/keys.js';
 import { parseDecimal } from '../util/integers.js';
 import { isLogError } from '../util/errors.js';
+import { checkWitnessSet, parseWitnessSpec, type WitnessConfig } from '../log/witness-protocol.js';
 
 const USAGE = `usage: candor <command> [flags]
 
@@ -31,6 +35,12 @@ commands:
               --key FILE        signer key file instead of DIR/log.key    [CANDOR_KEY]
               --batch-max N     most entries per integration (default 4096)  [CANDOR_BATCH_MAX]
               --batch-age MS    longest wait for a batch to fill (default 2) [CANDOR_BATCH_AGE]
+              --witness NAME=VKEY@URL
+                                a witness to cosign checkpoints; repeatable  [CANDOR_WITNESSES,
+                                                                comma- or newline-separated]
+              --quorum K        cosignatures /checkpoint needs (default: all witnesses) [CANDOR_QUORUM]
+              --witness-timeout MS
+                                longest ?wait=witnessed wait (default 10000) [CANDOR_WITNESS_TIMEOUT]
   keygen      create a signer key: --name NAME --out FILE (mode 0600); prints the verifier key
   add         submit files as entries and print one receipt (JSON) per line: [--url URL] FILE...
   checkpoint  print the log's latest checkpoint: [--url URL]
@@ -90,6 +100,9 @@ async function serveCommand(args: string[]): Promise<number> {
       key: { type: 'string' },
       'batch-max': { type: 'string' },
       'batch-age': { type: 'string' },
+      witness: { type: 'string', multiple: true },
+      quorum: { type: 'string' },
+      'witness-timeout': { type: 'string' },
     },
     strict: true,
   });
@@ -105,6 +118,7 @@ async function serveCommand(args: string[]): Promise<number> {
       throw new UsageError('--origin must be non-empty, without spaces or "+" (e.g. example.com/log)');
     }
   }
+  const witnessOptions = witnessFlags(values);
   const running = await startLog({
     dataDir: values.data ?? env('CANDOR_DATA') ?? './data',
     host: values.host ?? env('CANDOR_HOST') ?? '127.0.0.1',
@@ -113,6 +127,7 @@ async function serveCommand(args: string[]): Promise<number> {
     keyFile: values.key ?? env('CANDOR_KEY'),
     batchMax,
     batchAgeMs: intFlag(values['batch-age'] ?? env('CANDOR_BATCH_AGE'), '--batch-age', 2),
+    ...witnessOptions,
     say: (line) => console.log(line),
   });
   await new Promise<void>((resolve) => {
@@ -128,6 +143,46 @@ async function serveCommand(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   return 0;
+}
+
+/** The witness flags (or their environment variables), checked: exit 2 when they are bad. */
+function witnessFlags(values: {
+  witness?: string[] | undefined;
+  quorum?: string | undefined;
+  'witness-timeout'?: string | undefined;
+}): { witnesses: WitnessConfig[]; quorum: number | undefined; witnessTimeoutMs: number } {
+  const specs =
+    values.witness ??
+    (env('CANDOR_WITNESSES') ?? '')
+      .split(/[,\n]/)
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  const witnesses = specs.map((spec) => {
+    try {
+      return parseWitnessSpec(spec);
+    } catch (err) {
+      throw new UsageError(`--witness: ${(err as Error).message}`);
+    }
+  });
+  const quorumText = values.quorum ?? env('CANDOR_QUORUM');
+  if (quorumText !== undefined && witnesses.length === 0) {
+    throw new UsageError('--quorum needs at least one --witness');
+  }
+  const quorum = intFlag(quorumText, '--quorum', witnesses.length);
+  if (witnesses.length > 0) {
+    if (quorum < 1 || quorum > witnesses.length) {
+      throw new UsageError(`--quorum must be 1 to ${witnesses.length} (the number of witnesses)`);
+    }
+    try {
+      checkWitnessSet(witnesses, quorum);
+    } catch (err) {
+      throw new UsageError(`--witness: ${(err as Error).message}`);
+    }
+  }
+  const timeoutText = values['witness-timeout'] ?? env('CANDOR_WITNESS_TIMEOUT');
+  const witnessTimeoutMs = intFlag(timeoutText, '--witness-timeout', 10_000);
+  if (witnessTimeoutMs < 1) throw new UsageError('--witness-timeout must be at least 1');
+  return { witnesses, quorum: witnesses.length > 0 ? quorum : undefined, witnessTimeoutMs };
 }
 
 async function keygenCommand(args: string[]): Promise<number> {

@@ -3,12 +3,16 @@
  * errors are thrown and mapped to statuses in one place (errors.ts).
  *
  * Read API, exactly c2sp.org/tlog-tiles:
- *   GET /checkpoint                   the latest signed checkpoint (text/plain; charset=utf-8)
+ *   GET /checkpoint                   the latest signed checkpoint (text/plain; charset=utf-8);
+ *                                     with witnesses, the newest one with a quorum of
+ *                                     cosignatures (the latest log-signed one until then)
  *   GET /tile/<L>/<N>[.p/<W>]         hash tiles (application/octet-stream, immutable)
  *   GET /tile/entries/<N>[.p/<W>]     entry bundles (application/octet-stream, immutable)
  * Write and query API:
- *   POST /v1/entries                  one entry (raw body) -> receipt once durably included
+ *   POST /v1/entries                  one entry (raw body) -> receipt once durably included;
+ *                                     ?wait=witnessed: once in a checkpoint with a quorum
  *   POST /v1/entries/batch            many entries -> one receipt per entry, in order
+ *   GET  /v1/checkpoint/witnessed     the newest checkpoint with a quorum (404 before one)
  *   GET  /v1/entries/<index>          raw entry bytes
  *   GET  /v1/proof/inclusion          ?index=I&size=N or ?leafHash=<base64>&size=N
  *   GET  /v1/proof/consistency        ?from=M&to=N
@@ -20,7 +24,8 @@ import { parseTilePath, TILE_WIDTH } from '../merkle/tiles.js';
 import { HASH_SIZE } from '../merkle/hash.js';
 import type { AddResult, Log } from '../log/log.js';
 import { MAX_ENTRY_SIZE } from '../log/log.js';
-import { LogError } from '../util/errors.js';
+import { LogError, isLogError } from '../util/errors.js';
+import type { WitnessedCheckpoint, Witnessing } from '../log/witnessing.js';
 import { fromBase64, toBase64 } from '../util/bytes.js';
 import { parseDecimal } from '../util/integers.js';
 import { errorBody, handleError } from './errors.js';
@@ -30,6 +35,12 @@ export interface AppDeps {
   log: Log;
   /** The log's verifier key (note vkey), published in /v1/info. */
   verifierKey: string;
+  /**
+   * Witness cosigning (c2sp.org/tlog-witness), when witnesses are configured. The app calls
+   * `notify()` after every submission, serves `witnessed` at /checkpoint once there is one,
+   * and waits with `waitFor()` for `?wait=witnessed`.
+   */
+  witnessing?: Witnessing | undefined;
 }
 
 /** A self-contained receipt: enough to verify inclusion offline against the log's key. */
@@ -43,9 +54,12 @@ export interface Receipt {
 
 const IMMUTABLE = 'public, max-age=604800, immutable';
 
+/** How long a submission waits: `sequenced` (the default), or `witnessed`. */
+type WaitFor = 'sequenced' | 'witnessed';
+
 /** Builds the Hono app for a log. */
 export function createApp(deps: AppDeps): Hono {
-  const { log } = deps;
+  const { log, witnessing } = deps;
   const app = new Hono();
 
   app.use('*', async (c, next) => {
@@ -58,7 +72,18 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/checkpoint', (c) => {
     c.header('Content-Type', 'text/plain; charset=utf-8');
     c.header('Cache-Control', 'no-store');
-    return c.body(log.checkpoint.note);
+    return c.body(witnessing?.witnessed?.note ?? log.checkpoint.note);
+  });
+
+  app.get('/v1/checkpoint/witnessed', (c) => {
+    if (witnessing === undefined) throw new LogError('NOT_FOUND', 'this log has no witnesses');
+    const witnessed = witnessing.witnessed;
+    if (witnessed === undefined) {
+      throw new LogError('NOT_FOUND', `no checkpoint has ${witnessing.quorum} cosignatures yet`);
+    }
+    c.header('Content-Type', 'text/plain; charset=utf-8');
+    c.header('Cache-Control', 'no-store');
+    return c.body(witnessed.note);
   });
 
   app.get('/tile/*', async (c) => {
@@ -80,9 +105,14 @@ export function createApp(deps: AppDeps): Hono {
     },
   });
   app.post('/v1/entries', entryLimit, async (c) => {
+    const wait = waitFor(c, witnessing);
     const entry = new Uint8Array(await c.req.arrayBuffer());
     const result = await log.add(entry);
-    return c.json(await receipt(log, result));
+    witnessing?.notify();
+    if (wait === 'sequenced' || witnessing === undefined) return c.json(await receipt(log, result));
+    const durable = `the entry IS durably logged at index ${result.index}`;
+    const cp = await witnessed(witnessing, result.index + 1, 'entry', durable);
+    return c.json(await receipt(log, result, cp));
   });
 
   const batchLimit = bodyLimit({
@@ -93,9 +123,18 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.post('/v1/entries/batch', batchLimit, async (c) => {
     const body = new Uint8Array(await c.req.arrayBuffer());
+    const wait = waitFor(c, witnessing);
     const entries = parseBatchBody(body, c.req.header('Content-Type'));
     const results = await log.addMany(entries);
-    return c.json({ receipts: await Promise.all(results.map((r) => receipt(log, r))) });
+    witnessing?.notify();
+    let cp: WitnessedCheckpoint | undefined;
+    if (wait === 'witnessed' && witnessing !== undefined) {
+      const indices = results.map((r) => r.index);
+      const [low, high] = [Math.min(...indices), Math.max(...indices)];
+      const durable = `the entries ARE durably logged, at indices ${low} to ${high}`;
+      cp = await witnessed(witnessing, high + 1, 'entries', durable);
+    }
+    return c.json({ receipts: await Promise.all(results.map((r) => receipt(log, r, cp))) });
   });
 
   app.get('/v1/entries/:index', async (c) => {
@@ -139,6 +178,8 @@ export function createApp(deps: AppDeps): Hono {
       size: cp.size,
       rootHash: toBase64(cp.rootHash),
       checkpoint: cp.note,
+      quorum: witnessing?.quorum ?? 0,
+      witnesses: witnessing?.status() ?? [],
     });
   });
 
@@ -152,6 +193,7 @@ export function createApp(deps: AppDeps): Hono {
   // Known paths with the wrong method get 405, not 404.
   const methods: Array<[string, string]> = [
     ['/checkpoint', 'GET'],
+    ['/v1/checkpoint/witnessed', 'GET'],
     ['/tile/*', 'GET'],
     ['/v1/entries', 'POST'],
     ['/v1/entries/batch', 'POST'],
@@ -171,15 +213,61 @@ export function createApp(deps: AppDeps): Hono {
   return app;
 }
 
-async function receipt(log: Log, r: AddResult): Promise<Receipt> {
-  const proof = await log.inclusionProof(r.index, r.checkpoint.size);
+/** A receipt against the entry's own checkpoint, or against `cp` when given. */
+async function receipt(log: Log, r: AddResult, cp?: WitnessedCheckpoint): Promise<Receipt> {
+  const { size, note } = cp ?? r.checkpoint;
+  const proof = await log.inclusionProof(r.index, size);
   return {
     index: r.index,
     leafHash: toBase64(r.leafHash),
     duplicate: r.duplicate,
-    checkpoint: r.checkpoint.note,
+    checkpoint: note,
     inclusionProof: proof.map(toBase64),
   };
+}
+
+/** Reads `?wait=`, before anything is logged. @throws LogError MALFORMED on a bad value. */
+function waitFor(c: Context, witnessing: Witnessing | undefined): WaitFor {
+  const wait = c.req.query('wait');
+  if (wait === undefined || wait === 'sequenced') return 'sequenced';
+  if (wait !== 'witnessed') {
+    const got = JSON.stringify(wait.slice(0, 40));
+    const want = '"sequenced" (the default) or "witnessed"';
+    throw new LogError('MALFORMED', `wait must be ${want}, got ${got}`);
+  }
+  if (witnessing === undefined) {
+    const why = 'this log has none configured';
+    throw new LogError('MALFORMED', `wait=witnessed needs witnesses, and ${why}`);
+  }
+  return 'witnessed';
+}
+
+/**
+ * Waits for a witnessed checkpoint of at least `size`; on a timeout or shutdown the error
+ * says that the entries are nevertheless durably logged (`durable`) and safe to resubmit.
+ */
+async function witnessed(
+  witnessing: Witnessing,
+  size: number,
+  what: string,
+  durable: string
+): Promise<WitnessedCheckpoint> {
+  try {
+    return await witnessing.waitFor(size);
+  } catch (err) {
+    const after = `(${durable}; retry with the same bytes is safe)`;
+    if (isLogError(err, 'TIMEOUT')) {
+      const it = what === 'entry' ? 'it' : 'them';
+      const message =
+        `${what} not witnessed within ${witnessing.waitTimeoutMs} ms: fewer than ` +
+        `${witnessing.quorum} witnesses have cosigned a checkpoint that includes ${it} ${after}`;
+      throw new LogError('TIMEOUT', message, { cause: err });
+    }
+    if (isLogError(err, 'CLOSED')) {
+      throw new LogError('CLOSED', `the log is shutting down ${after}`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 function requireQuery(c: Context, name: string): string {
