@@ -1,0 +1,186 @@
+/**
+ * `candor witness`: run a witness daemon, or clear its alerts.
+ *
+ *   candor witness --data DIR --name NAME --log ORIGIN=VKEY[@URL] ... [--peer VKEY@URL ...]
+ *                  [--host H] [--port N] [--poll MS] [--gossip MS] [--on-alert CMD]
+ *   candor witness clear-alert --data DIR --origin ORIGIN [--url URL]
+ *
+ * On start it prints `witness verifier key: <vkey>` and
+ * `candor witness "<name>" serving on http://host:port`; SIGINT or SIGTERM stops it
+ * cleanly. Exit codes: 0 success, 1 the operation failed, 2 bad usage.
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { isLogError } from '../util/errors.js';
+import { parseDecimal } from '../util/integers.js';
+import { validateKeyName } from '../note/keys.js';
+import { parseLogSpec, parsePeerSpec, parseUrlPrefix, type LogConfig, type PeerConfig } from '../witness/config.js';
+import { loadAdminToken, readUrlFile, witnessPaths } from '../witness/files.js';
+import { startWitness } from '../witness/main.js';
+import { WitnessStore, WitnessStoreLocked } from '../witness/witness-store.js';
+
+/** Usage text of `candor witness`. */
+export const WITNESS_USAGE = `usage: candor witness --data DIR --name NAME --log ORIGIN=VKEY[@URL] ... [flags]
+       candor witness clear-alert --data DIR --origin ORIGIN [--url URL]
+
+  --data DIR          data directory: witness.key, admin.token, db/ (created on first start)
+  --name NAME         the witness's key name, e.g. witness.example/w1
+  --log ORIGIN=VKEY[@URL]
+                      a log to witness: its origin, its Ed25519 verifier key and, for pull
+                      mode and gossip checks, its tlog-tiles URL; repeatable
+  --peer VKEY@URL     a peer witness (its cosignature verifier key) to gossip with; repeatable
+  --host H            listen address (default 127.0.0.1)
+  --port N            listen port (default 8081; 0 picks a free one)
+  --poll MS           pull each log every MS milliseconds (default 1000; 0: never)
+  --gossip MS         gossip with peers every MS milliseconds (default 2000; 0: never)
+  --on-alert CMD      run /bin/sh -c CMD on each alert, with the alert JSON on stdin and
+                      CANDOR_ALERT_ORIGIN, CANDOR_ALERT_KIND in the environment
+
+clear-alert lifts the halt on ORIGIN after an alert, with the token in DIR/admin.token:
+over HTTP at --url (or the URL the running witness recorded), or directly in DIR/db when
+the witness is not running.
+`;
+
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+class UsageError extends Error {}
+
+/** Runs `candor witness ARGS`; resolves with the exit code (after a signal, for the daemon). */
+export async function witnessCommand(args: string[]): Promise<number> {
+  try {
+    if (args[0] === 'clear-alert') return await clearAlertCommand(args.slice(1));
+    if (args[0] === 'help' || args.includes('--help') || args.includes('-h')) {
+      process.stdout.write(WITNESS_USAGE);
+      return 0;
+    }
+    return await runCommand(args);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      console.error(`candor witness: ${(err as Error).message}\n\n${WITNESS_USAGE}`);
+      return EXIT_USAGE;
+    }
+    const message = isLogError(err) || err instanceof Error ? err.message : String(err);
+    console.error(`candor witness: ${message}`);
+    return EXIT_FAILED;
+  }
+}
+
+function intFlag(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  try {
+    return parseDecimal(value, name);
+  } catch {
+    throw new UsageError(`${name} must be a non-negative whole number, got "${value}"`);
+  }
+}
+
+function usage<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError(`${what}: ${(err as Error).message}`);
+  }
+}
+
+async function runCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      name: { type: 'string' },
+      log: { type: 'string', multiple: true },
+      peer: { type: 'string', multiple: true },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      poll: { type: 'string' },
+      gossip: { type: 'string' },
+      'on-alert': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (values.data === undefined || values.name === undefined) throw new UsageError('--data and --name are required');
+  usage('--name', () => validateKeyName(values.name!));
+  if (values.log === undefined || values.log.length === 0) throw new UsageError('at least one --log is required');
+  const logs: LogConfig[] = values.log.map((spec) => usage('--log', () => parseLogSpec(spec)));
+  const peers: PeerConfig[] = (values.peer ?? []).map((spec) => usage('--peer', () => parsePeerSpec(spec)));
+  const port = intFlag(values.port, '--port', 8081);
+  if (port > 65535) throw new UsageError('--port must be at most 65535');
+  const running = await startWitness({
+    dataDir: values.data,
+    name: values.name,
+    logs,
+    peers,
+    host: values.host ?? '127.0.0.1',
+    port,
+    pollMs: intFlag(values.poll, '--poll', 1000),
+    gossipMs: intFlag(values.gossip, '--gossip', 2000),
+    ...(values['on-alert'] === undefined ? {} : { onAlert: values['on-alert'] }),
+    say: (line) => console.log(line),
+    warn: (line) => console.error(line),
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      console.log(`candor witness: ${signal}: closing`);
+      running.close().then(resolve, (err: unknown) => {
+        console.error('candor witness: error while closing:', err);
+        process.exitCode = EXIT_FAILED;
+        resolve();
+      });
+    };
+    const onInt = (): void => stop('SIGINT');
+    const onTerm = (): void => stop('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+  });
+  return 0;
+}
+
+async function clearAlertCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { data: { type: 'string' }, origin: { type: 'string' }, url: { type: 'string' } },
+    strict: true,
+  });
+  if (values.data === undefined || values.origin === undefined) {
+    throw new UsageError('clear-alert needs --data DIR and --origin ORIGIN');
+  }
+  const token = await loadAdminToken(values.data, false);
+  let url = values.url === undefined ? undefined : usage('--url', () => parseUrlPrefix(values.url!));
+  if (url === undefined) {
+    const db = witnessPaths(values.data).db;
+    if (!existsSync(db)) throw new Error(`${values.data} holds no witness state`);
+    const store = new WitnessStore(db);
+    try {
+      await store.open();
+    } catch (err) {
+      if (!(err instanceof WitnessStoreLocked)) throw err;
+      url = await readUrlFile(values.data);
+      if (url === undefined) throw new Error(`the witness is running; pass --url`);
+    }
+    if (url === undefined) {
+      try {
+        const cleared = await store.clear(values.origin, new Date().toISOString());
+        console.log(JSON.stringify({ origin: values.origin, cleared, halted: false }));
+        return 0;
+      } finally {
+        await store.close();
+      }
+    }
+  }
+  const res = await fetch(`${url}/v1/alerts/clear`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ origin: values.origin }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    console.error(`candor witness: HTTP ${res.status}: ${text.trim()}`);
+    return EXIT_FAILED;
+  }
+  console.log(text.trim());
+  return 0;
+}

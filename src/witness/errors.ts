@@ -1,0 +1,90 @@
+/**
+ * Witness errors and the one place they become HTTP responses (style P7). Statuses follow
+ * c2sp.org/tlog-witness v1.0.0 (specs §6.1):
+ *
+ *   MALFORMED, EMPTY → 400       UNKNOWN_LOG → 404 (unknown origin)
+ *   BAD_SIGNATURE → 403          OldSizeMismatch → 409, text/x.tlog.size, `<size>\n`
+ *   CONFLICT → 409 (JSON)        PROOF_FAILED → 422       TOO_LARGE → 413
+ *   WitnessError HALTED → 403    WitnessError UNAUTHORIZED → 401
+ *
+ * Every other answer is JSON `{"error": {"code", "message"}}`; a non-LogError is a bug or
+ * an I/O failure: logged, answered 500 without detail.
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { LogError, isLogError, type ErrorCode } from '../util/errors.js';
+
+/**
+ * The `old` size of an add-checkpoint request is not the size this witness last cosigned
+ * for the origin: answered 409 with that size as `text/x.tlog.size`, so the client can
+ * retry with a proof from it.
+ */
+export class OldSizeMismatch extends LogError {
+  /** The size this witness last cosigned (0 if none). */
+  readonly size: number;
+
+  constructor(size: number, old: number) {
+    super('CONFLICT', `old size ${old} is not the latest cosigned size ${size}`);
+    this.name = 'OldSizeMismatch';
+    this.size = size;
+  }
+}
+
+/** Witness-only conditions without a LogError code (src/util/errors.ts is shared). */
+export type WitnessErrorCode =
+  /** The origin has an uncleared alert: this witness cosigns nothing for it. */
+  | 'HALTED'
+  /** The admin token is missing or wrong. */
+  | 'UNAUTHORIZED';
+
+/** An error with a witness-only code. */
+export class WitnessError extends Error {
+  readonly code: WitnessErrorCode;
+
+  constructor(code: WitnessErrorCode, message: string) {
+    super(message);
+    this.name = 'WitnessError';
+    this.code = code;
+  }
+}
+
+// Partial: codes this witness never throws (and codes added later) answer 500.
+const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
+  MALFORMED: 400,
+  EMPTY: 400,
+  PROOF_FAILED: 422,
+  BAD_SIGNATURE: 403,
+  UNKNOWN_LOG: 404,
+  CONFLICT: 409,
+  PUSHBACK: 503,
+  NOT_FOUND: 404,
+  TOO_LARGE: 413,
+  TIMEOUT: 504,
+  CLOSED: 503,
+  CORRUPT: 500,
+};
+
+/** A JSON error body. */
+export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+/** Hono onError handler for the witness app. */
+export function handleWitnessError(err: unknown, c: Context): Response {
+  if (err instanceof OldSizeMismatch) {
+    c.header('Content-Type', 'text/x.tlog.size');
+    return c.body(`${err.size}\n`, 409);
+  }
+  if (err instanceof WitnessError) {
+    if (err.code === 'UNAUTHORIZED') c.header('WWW-Authenticate', 'Bearer');
+    return c.json(errorBody(err.code, err.message), err.code === 'HALTED' ? 403 : 401);
+  }
+  if (isLogError(err)) {
+    const status = STATUS[err.code] ?? 500;
+    if (status === 503) c.header('Retry-After', '1');
+    if (status === 500) console.error(`candor witness: ${err.code}: ${err.message}`);
+    return c.json(errorBody(err.code, err.message), status);
+  }
+  console.error('candor witness: unexpected error:', err);
+  return c.json(errorBody('INTERNAL', 'internal error'), 500);
+}
