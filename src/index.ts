@@ -7,3 +7,14 @@ export * from './note/index.js';
 export * from './checkpoint/index.js';
 export { LogError, isLogError, type ErrorCode } from './util/errors.js';
 export { fromBase64, toBase64, fromHex, toHex } from './util/bytes.js';
+// The verification client (also its own browser entry point, src/client/index.ts).
+export * from './client/policy.js';
+export * from './client/open.js';
+export * from './client/proof-file.js';
+export * from './client/receipt.js';
+export {
+  VerifiedTileReader,
+  type TrustedTree,
+  type VerifiedTileReaderOptions,
+} from './client/verified-tiles.js';
+export * from './client/log-client.js';

@@ -23,6 +23,9 @@ import { validateKeyName } from '../note/keys.js';
 import { parseDecimal } from '../util/integers.js';
 import { isLogError } from '../util/errors.js';
 import { checkWitnessSet, parseWitnessSpec, type WitnessConfig } from '../log/witness-protocol.js';
+import { witnessCommand } from './witness.js';
+import { verifyCommand, VERIFY_USAGE } from './verify.js';
+import { writeProofFile } from './proof-out.js';
 
 const USAGE = `usage: candor <command> [flags]
 
@@ -42,9 +45,13 @@ commands:
               --witness-timeout MS
                                 longest ?wait=witnessed wait (default 10000) [CANDOR_WITNESS_TIMEOUT]
   keygen      create a signer key: --name NAME --out FILE (mode 0600); prints the verifier key
-  add         submit files as entries and print one receipt (JSON) per line: [--url URL] FILE...
+  add         submit files as entries and print one receipt (JSON) per line:
+              [--url URL] [--witnessed] [--proof-out FILE] FILE...
+              --witnessed waits for a checkpoint with the log's witness quorum;
+              --proof-out writes the receipt as an offline c2sp.org/tlog-proof (one FILE)
   checkpoint  print the log's latest checkpoint: [--url URL]
               (--url defaults to CANDOR_URL or http://127.0.0.1:8080)
+${VERIFY_USAGE}  witness     run a witness daemon (candor witness --help)
 `;
 
 /** Exit codes: 0 success, 1 operation failed, 2 bad usage. */
@@ -64,6 +71,10 @@ async function main(argv: string[]): Promise<number> {
       return addCommand(rest);
     case 'checkpoint':
       return checkpointCommand(rest);
+    case 'witness':
+      return witnessCommand(rest);
+    case 'verify':
+      return verifyCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -212,16 +223,25 @@ function clientUrl(flag: string | undefined): string {
 async function addCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { url: { type: 'string' } },
+    options: {
+      url: { type: 'string' },
+      witnessed: { type: 'boolean' },
+      'proof-out': { type: 'string' },
+    },
     allowPositionals: true,
     strict: true,
   });
   if (positionals.length === 0) throw new UsageError('add needs at least one FILE');
+  const proofOut = values['proof-out'];
+  if (proofOut !== undefined && positionals.length !== 1) {
+    throw new UsageError('--proof-out takes exactly one FILE to add');
+  }
   const url = clientUrl(values.url);
+  const query = values.witnessed === true ? '?wait=witnessed' : '';
   let failed = false;
   for (const file of positionals) {
     const body = await readFile(file);
-    const res = await fetch(`${url}/v1/entries`, { method: 'POST', body });
+    const res = await fetch(`${url}/v1/entries${query}`, { method: 'POST', body });
     const text = await res.text();
     if (!res.ok) {
       failed = true;
@@ -229,6 +249,7 @@ async function addCommand(args: string[]): Promise<number> {
       continue;
     }
     console.log(JSON.stringify({ file, ...(JSON.parse(text) as object) }));
+    if (proofOut !== undefined) await writeProofFile(text, proofOut);
   }
   return failed ? EXIT_FAILED : 0;
 }

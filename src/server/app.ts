@@ -30,6 +30,7 @@ import { fromBase64, toBase64 } from '../util/bytes.js';
 import { parseDecimal } from '../util/integers.js';
 import { errorBody, handleError } from './errors.js';
 import { parseBatchBody, MAX_BATCH_BODY } from './batch.js';
+import { registerProofBundle } from './proof-bundle.js';
 
 export interface AppDeps {
   log: Log;
@@ -210,6 +211,7 @@ export function createApp(deps: AppDeps): Hono {
       return c.json(errorBody('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed here; use ${allow}`), 405);
     });
   }
+  registerProofBundle(app, { log, checkpoint: () => witnessing?.witnessed?.note ?? log.checkpoint.note });
   return app;
 }
 

@@ -21,6 +21,8 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   TIMEOUT: 504,
   CLOSED: 503,
   CORRUPT: 500,
+  QUORUM_NOT_MET: 422,
+  ENTRY_MISMATCH: 422,
 };
 
 /** Seconds a client should wait after a 503 before trying again. */

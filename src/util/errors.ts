@@ -28,7 +28,14 @@ export type ErrorCode =
   /** The log is shutting down or closed. */
   | 'CLOSED'
   /** Stored data disagrees with itself: the store is corrupt. */
-  | 'CORRUPT';
+  | 'CORRUPT'
+  /** A checkpoint is validly signed, but its cosignatures do not meet the policy's quorum. */
+  | 'QUORUM_NOT_MET'
+  /**
+   * An inclusion proof is valid for another entry at that index, not for the one given: the
+   * entry is not the one the log holds there.
+   */
+  | 'ENTRY_MISMATCH';
 
 export class LogError extends Error {
   readonly code: ErrorCode;
