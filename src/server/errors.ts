@@ -8,7 +8,8 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type ErrorCode, isLogError } from '../util/errors.js';
 
-const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+/** The HTTP status of each error code: one table for the log and the witness. */
+export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   MALFORMED: 400,
   EMPTY: 400,
   PROOF_FAILED: 422,

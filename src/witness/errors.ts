@@ -11,8 +11,10 @@
  * an I/O failure: logged, answered 500 without detail.
  */
 import type { Context } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { LogError, isLogError, type ErrorCode } from '../util/errors.js';
+import { LogError, isLogError } from '../util/errors.js';
+import { STATUS, RETRY_AFTER_SECONDS, errorBody } from '../server/errors.js';
+
+export { errorBody };
 
 /**
  * The `old` size of an add-checkpoint request is not the size this witness last cosigned
@@ -48,27 +50,6 @@ export class WitnessError extends Error {
   }
 }
 
-// Partial: codes this witness never throws (and codes added later) answer 500.
-const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
-  MALFORMED: 400,
-  EMPTY: 400,
-  PROOF_FAILED: 422,
-  BAD_SIGNATURE: 403,
-  UNKNOWN_LOG: 404,
-  CONFLICT: 409,
-  PUSHBACK: 503,
-  NOT_FOUND: 404,
-  TOO_LARGE: 413,
-  TIMEOUT: 504,
-  CLOSED: 503,
-  CORRUPT: 500,
-};
-
-/** A JSON error body. */
-export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
-  return { error: { code, message } };
-}
-
 /** Hono onError handler for the witness app. */
 export function handleWitnessError(err: unknown, c: Context): Response {
   if (err instanceof OldSizeMismatch) {
@@ -80,8 +61,8 @@ export function handleWitnessError(err: unknown, c: Context): Response {
     return c.json(errorBody(err.code, err.message), err.code === 'HALTED' ? 403 : 401);
   }
   if (isLogError(err)) {
-    const status = STATUS[err.code] ?? 500;
-    if (status === 503) c.header('Retry-After', '1');
+    const status = STATUS[err.code];
+    if (status === 503) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
     if (status === 500) console.error(`candor witness: ${err.code}: ${err.message}`);
     return c.json(errorBody(err.code, err.message), status);
   }
