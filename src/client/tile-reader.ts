@@ -24,6 +24,7 @@ import { ExpandedTile, TILE_WIDTH, formatTilePath, tileForNode, tileWidth } from
 import type { NodeId, NodeReader } from '../merkle/tree.js';
 import { LogError } from '../util/errors.js';
 import { assertIndex, pow2 } from '../util/integers.js';
+import { readBodyCapped } from '../util/http-body.js';
 
 /**
  * The fetch this module needs (the global `fetch` fits). Contract: resolves with the
@@ -74,7 +75,7 @@ export async function fetchBytes(
   });
   try {
     const res = await Promise.race([fetchFn(url, init), deadline]);
-    const body = await Promise.race([readCapped(res, options.maxBytes, url), deadline]);
+    const body = await Promise.race([readBodyCapped(res, options.maxBytes, url), deadline]);
     return { status: res.status, headers: res.headers, body };
   } catch (err) {
     if (err instanceof LogError) throw err;
@@ -85,37 +86,6 @@ export async function fetchBytes(
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function readCapped(res: Response, maxBytes: number, url: string): Promise<Uint8Array> {
-  const tooLarge = (): LogError =>
-    new LogError('TOO_LARGE', `${url}: response body exceeds ${maxBytes} bytes`);
-  const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) {
-    await res.body?.cancel().catch(() => {});
-    throw tooLarge();
-  }
-  if (res.body === null) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /**

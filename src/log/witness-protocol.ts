@@ -22,9 +22,10 @@
 import { cosignatureV1Verifier } from '../checkpoint/cosignature.js';
 import { parseNote, verifyNote } from '../note/note.js';
 import type { Verifier } from '../note/keys.js';
-import { concatBytes, fromUtf8, toBase64 } from '../util/bytes.js';
-import { LogError } from '../util/errors.js';
+import { fromUtf8, toBase64 } from '../util/bytes.js';
+import { LogError, isLogError } from '../util/errors.js';
 import { parseDecimal } from '../util/integers.js';
+import { readBodyCapped } from '../util/http-body.js';
 
 /** One configured witness: a label, its cosigner vkey (type 0x01 or 0x04), its URL prefix. */
 export interface WitnessConfig {
@@ -238,19 +239,12 @@ export function openCosignature(note: string, answer: string, verifier: Verifier
 }
 
 async function readCapped(res: Response): Promise<string> {
-  if (res.body === null) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > MAX_ANSWER) {
-      await reader.cancel();
-      throw new WitnessRefusal(`answer larger than ${MAX_ANSWER} bytes`);
-    }
-    chunks.push(value);
+  let body: Uint8Array;
+  try {
+    body = await readBodyCapped(res, MAX_ANSWER, 'witness answer');
+  } catch (err) {
+    if (isLogError(err, 'TOO_LARGE')) throw new WitnessRefusal(`answer larger than ${MAX_ANSWER} bytes`);
+    throw err;
   }
-  return fromUtf8(concatBytes(...chunks), 'witness answer');
+  return fromUtf8(body, 'witness answer');
 }
