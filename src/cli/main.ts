@@ -26,6 +26,7 @@ import { checkWitnessSet, parseWitnessSpec, type WitnessConfig } from '../log/wi
 import { witnessCommand } from './witness.js';
 import { verifyCommand, VERIFY_USAGE } from './verify.js';
 import { writeProofFile } from './proof-out.js';
+import { monitorCommand, MONITOR_USAGE } from './monitor.js';
 
 const USAGE = `usage: candor <command> [flags]
 
@@ -51,7 +52,7 @@ commands:
               --proof-out writes the receipt as an offline c2sp.org/tlog-proof (one FILE)
   checkpoint  print the log's latest checkpoint: [--url URL]
               (--url defaults to CANDOR_URL or http://127.0.0.1:8080)
-${VERIFY_USAGE}  witness     run a witness daemon (candor witness --help)
+${VERIFY_USAGE}${MONITOR_USAGE}  witness     run a witness daemon (candor witness --help)
 `;
 
 /** Exit codes: 0 success, 1 operation failed, 2 bad usage. */
@@ -75,6 +76,8 @@ async function main(argv: string[]): Promise<number> {
       return witnessCommand(rest);
     case 'verify':
       return verifyCommand(rest);
+    case 'monitor':
+      return monitorCommand(rest);
     case undefined:
     case 'help':
     case '--help':
