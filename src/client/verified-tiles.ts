@@ -80,6 +80,7 @@ export class VerifiedTileReader {
   private readonly timeoutMs: number;
   private readonly raw: Lru<ExpandedTile>;
   private readonly verified: Lru<ExpandedTile>;
+  private readonly inflight = new Map<string, Promise<ExpandedTile>>();
 
   /** Does no I/O. */
   constructor(url: string, options: VerifiedTileReaderOptions = {}) {
@@ -225,10 +226,20 @@ export class VerifiedTileReader {
   }
 
   // Tile bytes of exactly `width` hashes: the partial tile, or the full tile's prefix.
-  private async fetchTile(level: number, index: number, width: number): Promise<ExpandedTile> {
+  // Concurrent asks for one tile (a proof's nodes often share tiles) share one request.
+  private fetchTile(level: number, index: number, width: number): Promise<ExpandedTile> {
     const path = formatTilePath({ kind: 'hash', level, index, width });
     const cached = this.raw.get(path);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return Promise.resolve(cached);
+    let pending = this.inflight.get(path);
+    if (pending === undefined) {
+      pending = this.downloadTile(path, level, index, width).finally(() => this.inflight.delete(path));
+      this.inflight.set(path, pending);
+    }
+    return pending;
+  }
+
+  private async downloadTile(path: string, level: number, index: number, width: number): Promise<ExpandedTile> {
     const want = width * HASH_SIZE;
     let data = await this.fetch(path, want);
     if (data === undefined && width < TILE_WIDTH) {
