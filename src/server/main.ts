@@ -126,8 +126,14 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
           await log.drain();
           // Witnessed waiters get CLOSED now; witnessing is done before the store closes.
           await witnessing?.stop();
-          (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+          // Every request has been answered; keep-alive connections (a witness polling
+          // /checkpoint, say) must not hold the shutdown open. Idle ones close now, busy
+          // ones after a short grace.
+          const http = server as import('node:http').Server;
+          http.closeIdleConnections();
+          const grace = setTimeout(() => http.closeAllConnections(), 2000);
           await stopped;
+          clearTimeout(grace);
           await store.close();
         })()),
     };
