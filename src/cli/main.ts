@@ -27,6 +27,11 @@ import { witnessCommand } from './witness.js';
 import { verifyCommand, VERIFY_USAGE } from './verify.js';
 import { writeProofFile } from './proof-out.js';
 import { monitorCommand, MONITOR_USAGE } from './monitor.js';
+import { GOVERNANCE_USAGE } from './governance-io.js';
+import { recordCommand } from './record.js';
+import { approveCommand } from './approve.js';
+import { diffCommand } from './diff.js';
+import { submitterKeyCommand } from './submitter-key.js';
 
 const USAGE = `usage: candor <command> [flags]
 
@@ -52,7 +57,7 @@ commands:
               --proof-out writes the receipt as an offline c2sp.org/tlog-proof (one FILE)
   checkpoint  print the log's latest checkpoint: [--url URL]
               (--url defaults to CANDOR_URL or http://127.0.0.1:8080)
-${VERIFY_USAGE}${MONITOR_USAGE}  witness     run a witness daemon (candor witness --help)
+${VERIFY_USAGE}${GOVERNANCE_USAGE}${MONITOR_USAGE}  witness     run a witness daemon (candor witness --help)
 `;
 
 /** Exit codes: 0 success, 1 operation failed, 2 bad usage. */
@@ -78,6 +83,14 @@ async function main(argv: string[]): Promise<number> {
       return verifyCommand(rest);
     case 'monitor':
       return monitorCommand(rest);
+    case 'record':
+      return recordCommand(rest);
+    case 'approve':
+      return approveCommand(rest);
+    case 'diff':
+      return diffCommand(rest);
+    case 'submitter-key':
+      return submitterKeyCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -24,6 +24,9 @@ export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   CORRUPT: 500,
   QUORUM_NOT_MET: 422,
   ENTRY_MISMATCH: 422,
+  UNSIGNED: 400,
+  UNKNOWN_KEY: 403,
+  FORBIDDEN: 403,
 };
 
 /** Seconds a client should wait after a 503 before trying again. */

@@ -35,7 +35,13 @@ export type ErrorCode =
    * An inclusion proof is valid for another entry at that index, not for the one given: the
    * entry is not the one the log holds there.
    */
-  | 'ENTRY_MISMATCH';
+  | 'ENTRY_MISMATCH'
+  /** A signed record (DSSE envelope) carries no signature at all. */
+  | 'UNSIGNED'
+  /** No key on the submitter allowlist made the signature: an unknown or removed signer. */
+  | 'UNKNOWN_KEY'
+  /** The signer is allowlisted but not for this: a missing role, or another environment. */
+  | 'FORBIDDEN';
 
 export class LogError extends Error {
   readonly code: ErrorCode;

@@ -1,0 +1,254 @@
+/**
+ * The submitter allowlist (`candor serve --submitters FILE`): who may append records, in
+ * which roles and for which environments, with which key. A JSON file:
+ *
+ *   {
+ *     "submitters": [
+ *       { "name": "alice", "roles": ["engineer"], "publicKey": "MCowBQYDK2VwAyEA…" },
+ *       { "name": "bob", "roles": ["approver"], "environments": ["prod-*"],
+ *         "publicKey": "-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----\n" },
+ *       { "name": "release-ci", "roles": ["ci"], "environments": ["staging", "prod-eu"],
+ *         "keyid": "release-2026", "publicKey": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE…" }
+ *     ]
+ *   }
+ *
+ * - `name`: a stable, preferably pseudonymous identity (an IdP subject, a team handle):
+ *   it is what records are attributed to, and log entries cannot be erased. The same name
+ *   may appear on several entries (key rotation).
+ * - `roles`: `engineer` and `ci` may submit change records (and statements with other
+ *   predicate types); `approver` may submit approvals.
+ * - `environments` (optional): the environments this key may record changes for; a
+ *   trailing `*` matches any suffix. Without it, every environment.
+ * - `publicKey`: Ed25519 or ECDSA P-256, PEM or the compact base64 DER form (keys.ts).
+ * - `keyid` (optional): the DSSE keyid hint this key signs with; default its fingerprint
+ *   (hex SHA-256 of the DER key), which is a hint for it too. keyids, fingerprints and keys
+ *   must be unique.
+ * Unknown fields are refused, so a typo never silently widens or narrows access.
+ *
+ * SubmitterRegistry holds the current list and reloads it without a restart: reload()
+ * (call it on SIGHUP) or watch() (polls the file's status, so editors that replace the
+ * file by rename are seen). A file that fails to parse never replaces a good list.
+ */
+import { readFile } from 'node:fs/promises';
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
+import { LogError } from '../util/errors.js';
+import { isJsonObject, parseStrictJson } from './strict-json.js';
+import { parsePublicKey, type PublicKeyInfo } from './keys.js';
+
+/** Submitter roles. */
+export const ROLES = ['engineer', 'approver', 'ci'] as const;
+/** A submitter role. */
+export type Role = (typeof ROLES)[number];
+/** Largest allowlist file accepted, in bytes. */
+export const MAX_SUBMITTERS_FILE_SIZE = 1024 * 1024;
+
+/** One allowlisted key. */
+export interface Submitter {
+  name: string;
+  roles: Role[];
+  /** Environment patterns, or undefined for all environments. */
+  environments?: string[];
+  keyid: string;
+  publicKey: PublicKeyInfo;
+}
+
+/** A parsed allowlist. */
+export interface SubmitterList {
+  submitters: readonly Submitter[];
+  /** The submitter whose keyid or key fingerprint is `keyid` (the DSSE hint), if any. */
+  byKeyid(keyid: string): readonly Submitter[];
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+const ENV_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}\*?$|^\*$/;
+
+function bad(why: string): LogError {
+  return new LogError('MALFORMED', `submitters file: ${why}`);
+}
+
+function stringList(v: unknown, at: string, check: (s: string) => boolean): string[] {
+  if (!Array.isArray(v) || v.length === 0 || !v.every((s) => typeof s === 'string' && check(s))) {
+    throw bad(`${at} must be a non-empty array of valid names`);
+  }
+  return v as string[];
+}
+
+function parseSubmitter(v: unknown, i: number): Submitter {
+  const at = `submitters[${i}]`;
+  if (!isJsonObject(v)) throw bad(`${at} must be an object`);
+  for (const key of Object.keys(v)) {
+    if (!['name', 'roles', 'environments', 'keyid', 'publicKey'].includes(key)) {
+      throw bad(`${at}.${key} is not a known field`);
+    }
+  }
+  const { name, roles, environments, keyid, publicKey } = v;
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw bad(`${at}.name must be 1 to 128 of letters, digits and ._@+- (starting alphanumeric)`);
+  }
+  const roleList = stringList(roles, `${at}.roles`, (r) =>
+    (ROLES as readonly string[]).includes(r)
+  );
+  if (typeof publicKey !== 'string') throw bad(`${at}.publicKey must be a string`);
+  const key = parsePublicKey(publicKey, `submitters file: ${at}.publicKey`);
+  if (keyid !== undefined && (typeof keyid !== 'string' || keyid === '' || keyid.length > 256)) {
+    throw bad(`${at}.keyid must be a non-empty string of at most 256 characters`);
+  }
+  const s: Submitter = {
+    name,
+    roles: [...new Set(roleList)] as Role[],
+    keyid: (keyid as string | undefined) ?? key.fingerprint,
+    publicKey: key,
+  };
+  if (environments !== undefined) {
+    s.environments = stringList(environments, `${at}.environments`, (e) => ENV_PATTERN.test(e));
+  }
+  return s;
+}
+
+/**
+ * Parses an allowlist file (see the module comment).
+ * @throws LogError MALFORMED naming the entry and field; TOO_LARGE over 1 MiB.
+ */
+export function parseSubmitters(bytes: Uint8Array): SubmitterList {
+  if (bytes.length > MAX_SUBMITTERS_FILE_SIZE) {
+    throw new LogError(
+      'TOO_LARGE',
+      `submitters file: larger than ${MAX_SUBMITTERS_FILE_SIZE} bytes`
+    );
+  }
+  const v = parseStrictJson(bytes, 'submitters file is not valid JSON');
+  if (!isJsonObject(v) || !Array.isArray(v.submitters)) {
+    throw bad('must be an object with a "submitters" array');
+  }
+  for (const key of Object.keys(v)) {
+    if (key !== 'submitters') throw bad(`"${key}" is not a known field`);
+  }
+  const submitters = v.submitters.map(parseSubmitter);
+  // Hints: each key answers to its keyid and to its fingerprint (what candor writes).
+  const hints = new Map<string, Submitter>();
+  const keys = new Map<string, Submitter>();
+  for (const s of submitters) {
+    const same = keys.get(s.publicKey.fingerprint);
+    if (same !== undefined) throw bad(`the same key appears twice (${same.name}, ${s.name})`);
+    keys.set(s.publicKey.fingerprint, s);
+    for (const hint of new Set([s.keyid, s.publicKey.fingerprint])) {
+      const other = hints.get(hint);
+      if (other !== undefined)
+        throw bad(`keyid ${JSON.stringify(hint)} appears twice (${other.name}, ${s.name})`);
+      hints.set(hint, s);
+    }
+  }
+  return {
+    submitters,
+    byKeyid: (keyid) => {
+      const s = hints.get(keyid);
+      return s === undefined ? [] : [s];
+    },
+  };
+}
+
+/** True when the submitter may record changes for `environment`. */
+export function allowsEnvironment(s: Submitter, environment: string): boolean {
+  if (s.environments === undefined) return true;
+  return s.environments.some((p) =>
+    p.endsWith('*') ? environment.startsWith(p.slice(0, -1)) : environment === p
+  );
+}
+
+/** What a (re)load did. */
+export interface ReloadResult {
+  /** False when the file's content was identical to the loaded one. */
+  changed: boolean;
+  count: number;
+}
+
+/** Options of SubmitterRegistry.watch. */
+export interface WatchOptions {
+  /** Polling interval in milliseconds (default 1000). */
+  intervalMs?: number;
+  /** Called after each reload the watch triggers. */
+  onReload?: (result: ReloadResult) => void;
+  /** Called when a triggered reload fails; the previous list stays in force. */
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * The allowlist of a file, reloadable at run time (see the module comment).
+ * @example
+ * const registry = await SubmitterRegistry.open('submitters.json');
+ * process.on('SIGHUP', () => registry.reload().catch((e) => console.error(e.message)));
+ * const result = verifyRecord(body, registry.current);
+ */
+export class SubmitterRegistry {
+  private list: SubmitterList;
+  private bytes: Buffer;
+  private pending: Promise<ReloadResult> | undefined;
+  private watching: ((curr: Stats, prev: Stats) => void) | undefined;
+
+  private constructor(
+    readonly path: string,
+    list: SubmitterList,
+    bytes: Buffer
+  ) {
+    this.list = list;
+    this.bytes = bytes;
+  }
+
+  /**
+   * Loads the file.
+   * @throws LogError MALFORMED or TOO_LARGE for a bad file; the file system's errors.
+   */
+  static async open(path: string): Promise<SubmitterRegistry> {
+    const bytes = await readFile(path);
+    return new SubmitterRegistry(path, parseSubmitters(bytes), bytes);
+  }
+
+  /** The list in force. Take it once per request, so one request sees one list. */
+  get current(): SubmitterList {
+    return this.list;
+  }
+
+  /**
+   * Reads the file again and, when it parses, puts it in force. Concurrent calls share
+   * one read. On error the previous list stays in force.
+   * @throws LogError MALFORMED or TOO_LARGE for a bad file; the file system's errors.
+   */
+  reload(): Promise<ReloadResult> {
+    this.pending ??= (async () => {
+      try {
+        const bytes = await readFile(this.path);
+        if (bytes.equals(this.bytes)) return { changed: false, count: this.list.submitters.length };
+        const list = parseSubmitters(bytes);
+        this.list = list;
+        this.bytes = bytes;
+        return { changed: true, count: list.submitters.length };
+      } finally {
+        this.pending = undefined;
+      }
+    })();
+    return this.pending;
+  }
+
+  /** Reloads whenever the file's status changes (polling, see WatchOptions). Idempotent. */
+  watch(options: WatchOptions = {}): void {
+    if (this.watching !== undefined) return;
+    this.watching = (curr, prev) => {
+      if (curr.mtimeMs === prev.mtimeMs && curr.size === prev.size && curr.ino === prev.ino) return;
+      this.reload().then(
+        (r) => options.onReload?.(r),
+        (err: unknown) => options.onError?.(err)
+      );
+    };
+    watchFile(
+      this.path,
+      { interval: options.intervalMs ?? 1000, persistent: false },
+      this.watching
+    );
+  }
+
+  /** Stops watching. */
+  close(): void {
+    if (this.watching !== undefined) unwatchFile(this.path, this.watching);
+    this.watching = undefined;
+  }
+}
