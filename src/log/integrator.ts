@@ -15,18 +15,27 @@
  *   (LevelDB applies a batch whole), and reopening derives the right edge again from
  *   the stored tiles and checks it against the stored checkpoint.
  * Only after the commit resolves does the in-memory state move and the waiters resolve.
+ *
+ * Pipelining. A batch is prepared (deduplicated, hashed, tiled, signed) on the "tip": the
+ * right edge after the last batch prepared, which may still be committing. Its commit is
+ * chained behind that batch's: the store still sees one commit at a time, in order, but
+ * batch k+1 is prepared while batch k's fsync runs (integrate's `handoff` tells the
+ * sequencer when the next batch may start). If a commit fails, every batch chained behind
+ * it fails with the same error without writing, and the tip goes back to the committed
+ * state: the next batch is prepared on what is durable, exactly as without pipelining.
  */
 import { formatCheckpoint } from '../checkpoint/checkpoint.js';
 import { signNote } from '../note/note.js';
 import type { Signer } from '../note/keys.js';
 import { Frontier, rangeNodes } from '../merkle/tree.js';
-import { ExpandedTile, TILE_WIDTH, tileHashPosition } from '../merkle/tiles.js';
+import { TILE_WIDTH, tileHashPosition } from '../merkle/tiles.js';
 import { EMPTY_ROOT, HASH_SIZE } from '../merkle/hash.js';
 import type { LogStore, StoredCheckpoint, StoredTile } from '../storage/store.js';
 import { LogError, invariant } from '../util/errors.js';
 import { equalBytes } from '../util/bytes.js';
 import type { TileCache } from './tile-cache.js';
 import type { TileNodeReader } from './node-reader.js';
+import type { LeafFilter } from './leaf-filter.js';
 
 /** Where one submitted entry ended up. */
 export interface Placement {
@@ -49,6 +58,11 @@ export interface IntegratorDeps {
   origin: string;
   /** Wall clock in milliseconds, injected for tests. */
   now: () => number;
+  /**
+   * Leaf hashes known to be absent skip the store's dedup lookup (leaf-filter.ts). The
+   * integrator adds every hash it commits.
+   */
+  filter?: LeafFilter | undefined;
 }
 
 /** A tile being written by a batch: an 8 KiB buffer and how many hashes it holds. */
@@ -64,11 +78,32 @@ interface EdgeTile {
   data: Uint8Array; // width × 32 bytes
 }
 
+/** The right edge of the tree at some size: what a batch is prepared on. */
+interface Edge {
+  frontier: Frontier;
+  edges: Map<number, EdgeTile>;
+  size: number;
+}
+
+/** A batch prepared on the tip whose commit has not resolved yet. */
+interface InFlight {
+  hashes: readonly Uint8Array[];
+  index: BatchHashIndex;
+  placements: Placement[];
+}
+
 export class Integrator {
   private readonly deps: IntegratorDeps;
-  private frontier: Frontier;
-  private edges: Map<number, EdgeTile>;
+  /** The right edge of the committed tree, and its checkpoint. */
+  private committed: Edge;
   private latest: StoredCheckpoint;
+  /** The right edge after the last batch prepared (committed or not). */
+  private tip: Edge;
+  /** The last commit queued; rejects when that commit (or one before it) failed. */
+  private chain: Promise<void> = Promise.resolve();
+  /** Bumped by each failed commit: batches prepared before it are void. */
+  private epoch = 0;
+  private readonly inflight: InFlight[] = [];
 
   private constructor(
     deps: IntegratorDeps,
@@ -77,8 +112,8 @@ export class Integrator {
     latest: StoredCheckpoint
   ) {
     this.deps = deps;
-    this.frontier = frontier;
-    this.edges = edges;
+    this.committed = { frontier, edges, size: latest.size };
+    this.tip = this.committed;
     this.latest = latest;
   }
 
@@ -133,19 +168,35 @@ export class Integrator {
 
   /**
    * Integrates a batch: deduplicates, appends, signs, commits, then returns placements.
-   * `leafHashes[i]` must be the RFC 6962 leaf hash of `entries[i]`.
+   * `leafHashes[i]` must be the RFC 6962 leaf hash of `entries[i]`. `handoff` is called once
+   * the batch is prepared and its commit queued: from then on the next batch may be
+   * integrated (it is prepared on top of this one and committed after it).
    */
   async integrate(
     entries: readonly Uint8Array[],
-    leafHashes: readonly Uint8Array[]
+    leafHashes: readonly Uint8Array[],
+    handoff: () => void = () => {}
   ): Promise<IntegrationResult> {
     invariant(entries.length === leafHashes.length, 'entries and leaf hashes differ in length');
-    const { placements, fresh } = await this.place(leafHashes);
-    if (fresh.length === 0) return { placements, checkpoint: this.latest };
+    let placed: Placed;
+    let epoch: number;
+    do {
+      epoch = this.epoch;
+      placed = await this.place(leafHashes);
+    } while (epoch !== this.epoch); // a commit failed meanwhile: place again on the reset tip
+    const { placements, fresh, index } = placed;
+    if (fresh.length === 0) {
+      // Only known leaves (perhaps of batches still committing): answer once those landed.
+      const prior = this.chain;
+      handoff();
+      await prior;
+      return { placements, checkpoint: this.latest };
+    }
 
-    // Step 1: compute the new right edge on copies; nothing shared changes yet.
-    const oldSize = this.latest.size;
-    const frontier = this.frontier.clone();
+    // Step 1: compute the new right edge on copies of the tip; nothing shared changes yet.
+    const base = this.tip;
+    const oldSize = base.size;
+    const frontier = base.frontier.clone();
     // A batch may fill tiles and start new ones; every tile it writes to is kept, in order.
     const written: TileBuffer[] = [];
     const current = new Map<number, TileBuffer>(); // tile level -> tile being written
@@ -155,7 +206,7 @@ export class Integrator {
       let t = current.get(pos.tileLevel);
       if (t === undefined || t.index !== pos.tileIndex) {
         invariant(t === undefined || t.width === TILE_WIDTH, 'left a tile before it was full');
-        t = this.startTile(pos.tileLevel, pos.tileIndex);
+        t = startTile(base.edges, pos.tileLevel, pos.tileIndex);
         current.set(pos.tileLevel, t);
         written.push(t);
       }
@@ -170,73 +221,115 @@ export class Integrator {
       index: t.index,
       data: t.data.subarray(0, t.width * HASH_SIZE),
     }));
-    const checkpoint = this.signCheckpoint(newSize, frontier.root());
-
-    // Step 2: the point of no return. One atomic batch, fsynced.
-    await this.deps.store.commit({
-      oldSize,
-      entries: fresh.map((i) => entries[i]!),
-      leafHashes: fresh.map((i) => leafHashes[i]!),
-      tiles,
-      checkpoint,
-    });
-
-    // Step 3: the batch is durable; move the in-memory state and publish.
-    this.frontier = frontier;
+    const edges = new Map(base.edges);
     for (const t of tiles) {
       const width = t.data.length / HASH_SIZE;
-      if (width < TILE_WIDTH) this.edges.set(t.level, { index: t.index, data: t.data.slice() });
-      else if (this.edges.get(t.level)?.index === t.index) this.edges.delete(t.level);
-      this.deps.cache.put(t.level, t.index, new ExpandedTile(t.data.slice()));
+      if (width < TILE_WIDTH) edges.set(t.level, { index: t.index, data: t.data.slice() });
+      else if (edges.get(t.level)?.index === t.index) edges.delete(t.level);
     }
+    const checkpoint = this.signCheckpoint(newSize, frontier.root());
+
+    // The next batch is prepared on this one, and its duplicates of this batch's leaves are
+    // found here (in flight) rather than in the store.
+    const next: Edge = { frontier, edges, size: newSize };
+    this.tip = next;
+    const flight: InFlight = { hashes: leafHashes, index, placements };
+    this.inflight.push(flight);
+    const filter = this.deps.filter;
+    if (filter !== undefined) for (const i of fresh) filter.add(leafHashes[i]!);
+
+    // Step 2: the point of no return. One atomic batch, fsynced, after the batch before.
+    const prior = this.chain;
+    const commit = (async () => {
+      await prior;
+      await this.deps.store.commit({
+        oldSize,
+        entries: fresh.map((i) => entries[i]!),
+        leafHashes: fresh.map((i) => leafHashes[i]!),
+        tiles,
+        checkpoint,
+      });
+    })();
+    this.chain = commit;
+    handoff();
+    try {
+      await commit;
+    } catch (err) {
+      this.inflight.splice(this.inflight.indexOf(flight), 1);
+      if (this.epoch === epoch) {
+        // The first failure of this epoch: void every batch prepared on top of the
+        // committed state, and prepare the next one on what is durable.
+        this.epoch++;
+        this.tip = this.committed;
+        this.chain = Promise.resolve();
+      }
+      throw err;
+    }
+
+    // Step 3: the batch is durable; move the committed state and publish.
+    this.inflight.splice(this.inflight.indexOf(flight), 1);
+    this.committed = next;
+    for (const t of tiles) this.deps.cache.putData(t.level, t.index, t.data);
     this.latest = checkpoint;
     return { placements, checkpoint };
   }
 
-  /** Assigns indices: known leaves keep theirs, repeats within the batch share one. */
-  private async place(
-    leafHashes: readonly Uint8Array[]
-  ): Promise<{ placements: Placement[]; fresh: number[] }> {
-    const firstSeen = new Map<string, number>();
+  /**
+   * Assigns indices: known leaves keep theirs (logged, or in a batch still committing),
+   * repeats within the batch share one, new leaves follow the tip.
+   */
+  private async place(leafHashes: readonly Uint8Array[]): Promise<Placed> {
+    const firstSeen = new BatchHashIndex();
     const unique: number[] = [];
     const repeatOf: number[] = new Array<number>(leafHashes.length).fill(-1);
-    leafHashes.forEach((h, i) => {
-      const key = hashKey(h);
-      const first = firstSeen.get(key);
-      if (first === undefined) {
-        firstSeen.set(key, i);
-        unique.push(i);
-      } else {
-        repeatOf[i] = first;
-      }
-    });
-    const known = await this.deps.store.lookupLeafHashes(unique.map((i) => leafHashes[i]!));
+    for (let i = 0; i < leafHashes.length; i++) {
+      const first = firstSeen.addOrGet(leafHashes, i);
+      if (first === i) unique.push(i);
+      else repeatOf[i] = first;
+    }
+    // Only hashes the filter cannot rule out are looked up: first among the batches in
+    // flight, then in the store.
+    const filter = this.deps.filter;
+    const ask: number[] = filter === undefined ? unique : unique.filter((i) => filter.mightContain(leafHashes[i]!));
+    const known = new Map<number, number>();
+    const stored: number[] = [];
+    for (const i of ask) {
+      const index = this.inFlightIndex(leafHashes[i]!);
+      if (index === undefined) stored.push(i);
+      else known.set(i, index);
+    }
+    const answers = stored.length === 0 ? [] : await this.deps.store.lookupLeafHashes(stored.map((i) => leafHashes[i]!));
+    for (let j = 0; j < stored.length; j++) {
+      const index = answers[j];
+      if (index !== undefined) known.set(stored[j]!, index);
+    }
     const placements: Placement[] = new Array<Placement>(leafHashes.length);
     const fresh: number[] = [];
-    unique.forEach((i, j) => {
-      const index = known[j];
+    const base = this.tip.size;
+    for (let j = 0; j < unique.length; j++) {
+      const i = unique[j]!;
+      const index = known.get(i);
       if (index !== undefined) {
         placements[i] = { index, duplicate: true };
       } else {
-        placements[i] = { index: this.latest.size + fresh.length, duplicate: false };
+        placements[i] = { index: base + fresh.length, duplicate: false };
         fresh.push(i);
       }
-    });
-    repeatOf.forEach((first, i) => {
+    }
+    for (let i = 0; i < repeatOf.length; i++) {
+      const first = repeatOf[i]!;
       if (first >= 0) placements[i] = { index: placements[first]!.index, duplicate: true };
-    });
-    return { placements, fresh };
+    }
+    return { placements, fresh, index: firstSeen };
   }
 
-  /** A writable 8 KiB buffer for tile (level, index), pre-filled from the edge if it is there. */
-  private startTile(level: number, index: number): TileBuffer {
-    const data = new Uint8Array(TILE_WIDTH * HASH_SIZE);
-    const edge = this.edges.get(level);
-    if (edge !== undefined && edge.index === index) {
-      data.set(edge.data);
-      return { level, index, data, width: edge.data.length / HASH_SIZE };
+  /** The index of a leaf hash in a batch prepared but not yet committed, if any. */
+  private inFlightIndex(h: Uint8Array): number | undefined {
+    for (const b of this.inflight) {
+      const at = b.index.get(b.hashes, h);
+      if (at !== undefined) return b.placements[at]!.index;
     }
-    return { level, index, data, width: 0 };
+    return undefined;
   }
 
   private signCheckpoint(size: number, rootHash: Uint8Array): StoredCheckpoint {
@@ -246,11 +339,69 @@ export class Integrator {
   }
 }
 
+/** What place() decides for a batch. */
+interface Placed {
+  placements: Placement[];
+  /** Positions in the batch of the new leaves, in order. */
+  fresh: number[];
+  /** The batch's hashes by first position. */
+  index: BatchHashIndex;
+}
+
+/** A writable 8 KiB buffer for tile (level, index), pre-filled from the edge if it is there. */
+function startTile(edges: Map<number, EdgeTile>, level: number, index: number): TileBuffer {
+  const data = new Uint8Array(TILE_WIDTH * HASH_SIZE);
+  const edge = edges.get(level);
+  if (edge !== undefined && edge.index === index) {
+    data.set(edge.data);
+    return { level, index, data, width: edge.data.length / HASH_SIZE };
+  }
+  return { level, index, data, width: 0 };
+}
+
 /** Placeholder before the first checkpoint is signed; never published. */
 function emptyCheckpoint(): StoredCheckpoint {
   return { size: 0, rootHash: EMPTY_ROOT, note: '', timestamp: 0 };
 }
 
-function hashKey(h: Uint8Array): string {
-  return String.fromCharCode(...h);
+/**
+ * The first position of each leaf hash within one batch. Keyed by the hash's first six
+ * bytes as a number (Map lookups on numbers are far cheaper than building a string per
+ * hash); a full comparison settles every hit, and the rare prefix collision between two
+ * different hashes falls back to a map keyed by the whole hash.
+ */
+class BatchHashIndex {
+  private readonly byPrefix = new Map<number, number>();
+  private byHash: Map<string, number> | undefined;
+
+  /** Where `h` first is among `hashes` (the array this index was built on), if there. */
+  get(hashes: readonly Uint8Array[], h: Uint8Array): number | undefined {
+    const first = this.byPrefix.get(prefixOf(h));
+    if (first === undefined) return undefined;
+    if (equalBytes(hashes[first]!, h)) return first;
+    return this.byHash?.get(String.fromCharCode(...h));
+  }
+
+  /** Records hashes[i] if new and returns i, or returns where the same hash was first. */
+  addOrGet(hashes: readonly Uint8Array[], i: number): number {
+    const h = hashes[i]!;
+    const prefix = prefixOf(h);
+    const first = this.byPrefix.get(prefix);
+    if (first === undefined) {
+      this.byPrefix.set(prefix, i);
+      return i;
+    }
+    if (equalBytes(hashes[first]!, h)) return first;
+    this.byHash ??= new Map();
+    const key = String.fromCharCode(...h);
+    const seen = this.byHash.get(key);
+    if (seen !== undefined) return seen;
+    this.byHash.set(key, i);
+    return i;
+  }
+}
+
+/** The first six bytes of a hash as a number (exact: below 2^48). */
+function prefixOf(h: Uint8Array): number {
+  return ((((h[0]! * 256 + h[1]!) * 256 + h[2]!) * 256 + h[3]!) * 256 + h[4]!) * 256 + h[5]!;
 }

@@ -5,6 +5,7 @@
  */
 import { leafHash } from '../merkle/hash.js';
 import {
+  inclusionPlan,
   proveConsistencyAsync,
   proveInclusionAsync,
 } from '../merkle/tree.js';
@@ -17,6 +18,7 @@ import { TileNodeReader } from './node-reader.js';
 import { Sequencer } from './sequencer.js';
 import { TileCache } from './tile-cache.js';
 import { Metrics } from './metrics.js';
+import { LeafFilter } from './leaf-filter.js';
 
 /** Largest entry the tlog-tiles bundle format can carry (uint16 length prefix). */
 export const MAX_ENTRY_SIZE = 65535;
@@ -35,6 +37,12 @@ export interface LogOptions {
   queueMaxBytes?: number;
   /** Hash tiles kept in memory. Default 4096 (about 64 MiB with interior nodes at most). */
   tileCacheSize?: number;
+  /**
+   * Bytes of the Bloom filter in front of the dedup lookup (leaf-filter.ts): a power of two,
+   * or 0 for none. Default 16 MiB, about 1% false positives at 13M entries; past that the
+   * filter lets more hashes through to the store, never fewer.
+   */
+  leafFilterBytes?: number;
   now?: () => number;
   metrics?: Metrics;
 }
@@ -60,13 +68,18 @@ export class Log {
   private readonly cache: TileCache;
   private readonly now: () => number;
   private closed = false;
+  private readonly filling: Promise<void> | undefined;
+  /** Base64 hashes of leaf ranges [lo, hi), by lo then hi (see inclusionProofBase64). */
+  private rangeMemo = new Map<number, Map<number, string>>();
+  private rangeMemoSize = 0;
 
   private constructor(
     opts: LogOptions,
     integrator: Integrator,
     cache: TileCache,
     reader: TileNodeReader,
-    metrics: Metrics
+    metrics: Metrics,
+    filter: LeafFilter | undefined
   ) {
     this.origin = opts.origin;
     this.store = opts.store;
@@ -81,8 +94,9 @@ export class Log {
       maxAgeMs: opts.batchAgeMs ?? 2,
       maxPending: opts.queueMax ?? 65536,
       maxPendingBytes: opts.queueMaxBytes ?? 64 * 1024 * 1024,
-      flush: (items) => this.flush(items),
+      flush: (items, handoff) => this.flush(items, handoff),
     });
+    if (filter !== undefined) this.filling = this.fillFilter(filter, integrator.size);
   }
 
   /**
@@ -92,6 +106,8 @@ export class Log {
   static async open(opts: LogOptions): Promise<Log> {
     const cache = new TileCache(opts.store, opts.tileCacheSize ?? 4096);
     const reader = new TileNodeReader(cache);
+    const filterBytes = opts.leafFilterBytes ?? 16 * 1024 * 1024;
+    const filter = filterBytes === 0 ? undefined : new LeafFilter(filterBytes);
     const integrator = await Integrator.load({
       store: opts.store,
       cache,
@@ -99,8 +115,28 @@ export class Log {
       signer: opts.signer,
       origin: opts.origin,
       now: opts.now ?? Date.now,
+      filter,
     });
-    return new Log(opts, integrator, cache, reader, opts.metrics ?? new Metrics());
+    return new Log(opts, integrator, cache, reader, opts.metrics ?? new Metrics(), filter);
+  }
+
+  /**
+   * Adds the leaf hashes of entries [0, size) to the filter from the level-0 hash tiles, a
+   * tile at a time in the background; entries committed meanwhile are added by the
+   * integrator. Until it finishes every hash is looked up in the store. A failed read (the
+   * store closing) leaves the filter unready, which is only slower.
+   */
+  private async fillFilter(filter: LeafFilter, size: number): Promise<void> {
+    try {
+      for (let index = 0; index * TILE_WIDTH < size && !this.closed; index++) {
+        const tile = await this.store.readTile(0, index);
+        if (tile === undefined) return;
+        for (let at = 0; at < tile.length; at += 32) filter.add(tile.subarray(at, at + 32));
+      }
+      if (!this.closed) filter.markReady();
+    } catch {
+      // Leave the filter unready: the store answers every lookup.
+    }
   }
 
   /** The latest signed checkpoint. */
@@ -137,15 +173,21 @@ export class Log {
     return Promise.all(this.sequencer.addMany(items, entries.map((e) => e.length)));
   }
 
-  private async flush(items: Submission[]): Promise<AddResult[]> {
+  private async flush(items: Submission[], handoff: () => void): Promise<AddResult[]> {
     const started = performance.now();
     const { placements, checkpoint } = await this.integrator.integrate(
       items.map((s) => s.entry),
-      items.map((s) => s.leafHash)
+      items.map((s) => s.leafHash),
+      handoff
     );
     this.metrics.observeIntegration((performance.now() - started) / 1000, items.length);
     this.metrics.setSize(checkpoint.size);
-    return placements.map((p, i) => ({ ...p, leafHash: items[i]!.leafHash, checkpoint }));
+    const results = new Array<AddResult>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const p = placements[i]!;
+      results[i] = { index: p.index, duplicate: p.duplicate, leafHash: items[i]!.leafHash, checkpoint };
+    }
+    return results;
   }
 
   /**
@@ -157,7 +199,50 @@ export class Log {
     if (index >= size) {
       throw new LogError('MALFORMED', `index ${index} is not below tree size ${size}`);
     }
-    return proveInclusionAsync(index, size, this.reader);
+    return this.reader.inclusionProofCached(index, size) ?? proveInclusionAsync(index, size, this.reader);
+  }
+
+  /**
+   * inclusionProof with the hashes in standard base64, as receipts and the proof API send
+   * them. Every hash of an inclusion proof is the root of a leaf range [lo, hi), which does
+   * not depend on the tree size, and the receipts of one batch share most of their ranges
+   * (all the upper ones), so range hashes are remembered, already in base64, in a bounded
+   * map: a receipt costs a few hashes near its leaf instead of a whole proof.
+   * @throws LogError MALFORMED / NOT_FOUND for out-of-range arguments.
+   */
+  async inclusionProofBase64(index: number, size: number): Promise<string[]> {
+    this.checkSize(size, 1);
+    if (index >= size) {
+      throw new LogError('MALFORMED', `index ${index} is not below tree size ${size}`);
+    }
+    const ranges = inclusionPlan(index, size);
+    const out = new Array<string>(ranges.length);
+    for (let i = 0; i < ranges.length; i++) {
+      const [lo, hi] = ranges[i]!;
+      // Ranges within one level-0 tile are specific to a few leaves and cheap to read from
+      // the tile: only the wider ones, shared by many proofs, are remembered.
+      const shared = hi - lo > TILE_WIDTH;
+      let b64 = shared ? this.rangeMemo.get(lo)?.get(hi) : undefined;
+      if (b64 === undefined) {
+        const h = this.reader.rangeHashCached(lo, hi);
+        if (h === undefined) return (await this.inclusionProof(index, size)).map(base64);
+        b64 = base64(h);
+        if (shared) this.remember(lo, hi, b64);
+      }
+      out[i] = b64;
+    }
+    return out;
+  }
+
+  private remember(lo: number, hi: number, b64: string): void {
+    if (this.rangeMemoSize >= RANGE_MEMO_MAX) {
+      this.rangeMemo = new Map();
+      this.rangeMemoSize = 0;
+    }
+    let byHi = this.rangeMemo.get(lo);
+    if (byHi === undefined) this.rangeMemo.set(lo, (byHi = new Map()));
+    byHi.set(hi, b64);
+    this.rangeMemoSize++;
   }
 
   /**
@@ -210,6 +295,8 @@ export class Log {
     if (start + width > this.size) {
       throw new LogError('NOT_FOUND', `entry bundle ${index} of width ${width} is beyond the tree`);
     }
+    const direct = await this.store.readBundle?.(index, width);
+    if (direct !== undefined) return direct;
     const entries = await this.store.readEntries(start, start + width);
     let total = 0;
     for (const e of entries) total += 2 + e.length;
@@ -228,6 +315,7 @@ export class Log {
   async drain(): Promise<void> {
     this.closed = true;
     await this.sequencer.close();
+    await this.filling;
   }
 
   private checkSize(size: number, min: number): void {
@@ -241,6 +329,14 @@ export class Log {
   checkpointAgeMs(): number {
     return this.now() - this.checkpoint.timestamp;
   }
+}
+
+/** Most range hashes remembered for proofs (about 10 MiB); the memo restarts when full. */
+const RANGE_MEMO_MAX = 65536;
+
+/** Standard base64 of a hash (the server's Buffer codec; the same text as util toBase64). */
+function base64(h: Uint8Array): string {
+  return Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('base64');
 }
 
 function checkEntrySize(entry: Uint8Array): void {

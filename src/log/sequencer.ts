@@ -3,14 +3,20 @@
  * settles when the batch holding it has been flushed; a batch is flushed when it reaches
  * `maxBatch` items, or `maxAgeMs` after its first item arrived, or at once when the
  * previous flush finishes and items are waiting (group commit: while one batch is being
- * made durable, the next one fills up). At most one flush runs at a time, so the flush
- * function is the log's single writer.
+ * made durable, the next one fills up). One flush runs at a time, so the flush function is
+ * the log's single writer, with one refinement: a flush may call its `handoff` once it has
+ * prepared its batch and only waits for durability; the next flush may then start, so that
+ * its preparation overlaps that wait (the flush function orders the writes themselves). At
+ * most two flushes are ever under way.
  *
  * The queue is bounded in items and in bytes: past either bound `add()` throws PUSHBACK
  * and the caller tells its client to retry later (HTTP 503 with Retry-After). It never
  * grows without limit.
  */
 import { LogError, invariant } from '../util/errors.js';
+
+/** Flushes under way at most: one waiting for durability, one preparing. */
+const MAX_FLUSHES = 2;
 
 export interface SequencerOptions<T, R> {
   /** Largest batch handed to `flush`. */
@@ -23,9 +29,10 @@ export interface SequencerOptions<T, R> {
   maxPendingBytes: number;
   /**
    * Makes a batch durable. Must return one result per item, in order, or throw: a throw
-   * rejects every item of the batch with that error.
+   * rejects every item of the batch with that error. May call `handoff` (once) when the
+   * next batch may start.
    */
-  flush: (items: T[]) => Promise<R[]>;
+  flush: (items: T[], handoff: () => void) => Promise<R[]>;
 }
 
 interface Waiter<T, R> {
@@ -40,7 +47,11 @@ export class Sequencer<T, R> {
   private pending: Waiter<T, R>[] = [];
   private pendingBytes = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private flushing: Promise<void> | undefined;
+  private immediate: ReturnType<typeof setImmediate> | undefined;
+  /** Flushes under way. */
+  private readonly running = new Set<Promise<void>>();
+  /** A flush has started and not handed off yet. */
+  private preparing = false;
   private closed = false;
 
   constructor(opts: SequencerOptions<T, R>) {
@@ -91,9 +102,9 @@ export class Sequencer<T, R> {
 
   /** Flushes everything waiting now and resolves when all of it has been flushed. */
   async drain(): Promise<void> {
-    while (this.flushing !== undefined || this.pending.length > 0) {
-      if (this.flushing === undefined) this.startFlush();
-      await this.flushing;
+    while (this.running.size > 0 || this.pending.length > 0) {
+      if (this.canStart() && this.pending.length > 0) this.startFlush();
+      if (this.running.size > 0) await Promise.race(this.running);
     }
   }
 
@@ -103,14 +114,26 @@ export class Sequencer<T, R> {
     await this.drain();
   }
 
+  /** A new flush may start: none is preparing, and fewer than MAX_FLUSHES are under way. */
+  private canStart(): boolean {
+    return !this.preparing && this.running.size < MAX_FLUSHES;
+  }
+
   private schedule(): void {
-    if (this.flushing !== undefined) return; // the running flush picks the items up
+    if (!this.canStart()) return; // the running flush picks the items up
     if (this.pending.length >= this.opts.maxBatch) {
       this.startFlush();
+    } else if (this.opts.maxAgeMs === 0) {
+      // No age: flush once the event loop has taken in everything already received (a
+      // timer of 0 would wait a millisecond or more).
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        if (this.canStart() && this.pending.length > 0) this.startFlush();
+      });
     } else if (this.timer === undefined) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        if (this.flushing === undefined && this.pending.length > 0) this.startFlush();
+        if (this.canStart() && this.pending.length > 0) this.startFlush();
       }, this.opts.maxAgeMs);
     }
   }
@@ -120,22 +143,53 @@ export class Sequencer<T, R> {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    if (this.immediate !== undefined) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
+    }
     const batch = this.pending.splice(0, this.opts.maxBatch);
     for (const w of batch) this.pendingBytes -= w.bytes;
-    this.flushing = this.runFlush(batch).finally(() => {
-      this.flushing = undefined;
-      // Group commit: whatever arrived during the flush goes out at once.
-      if (this.pending.length > 0) this.startFlush();
-    });
+    this.preparing = true;
+    const run: Promise<void> = this.runFlush(batch).finally(() => this.running.delete(run));
+    this.running.add(run);
   }
 
   private async runFlush(batch: Waiter<T, R>[]): Promise<void> {
-    let results: R[];
+    let handedOff = false;
+    const handoff = (): void => {
+      if (handedOff) return;
+      handedOff = true;
+      this.preparing = false;
+      // The next batch may be prepared now: flush it by the usual rules (at once if full).
+      queueMicrotask(() => {
+        if (this.pending.length > 0) this.schedule();
+      });
+    };
+    let results: R[] | undefined;
+    let error: unknown;
     try {
-      results = await this.opts.flush(batch.map((w) => w.item));
+      results = await this.opts.flush(
+        batch.map((w) => w.item),
+        handoff
+      );
       invariant(results.length === batch.length, 'flush returned the wrong number of results');
     } catch (err) {
-      for (const w of batch) w.reject(err);
+      results = undefined;
+      error = err;
+    }
+    if (!handedOff) {
+      handedOff = true;
+      this.preparing = false;
+    }
+    // Group commit: whatever arrived during the flush goes out at once, and it starts
+    // before this batch's submitters are answered, so that the next batch's integration
+    // and fsync overlap the work of answering (receipts, responses) instead of waiting
+    // behind it. This flush is still in `running` until it returns: it does not count.
+    if (this.pending.length > 0 && !this.preparing && this.running.size - 1 < MAX_FLUSHES) {
+      this.startFlush();
+    }
+    if (results === undefined) {
+      for (const w of batch) w.reject(error);
       return;
     }
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);

@@ -34,6 +34,32 @@ export class TileCache {
   }
 
   /**
+   * Records the committed data of a tile, growing the cached version in place when there is
+   * one, so the interior nodes it already computed (for receipts of the previous batches)
+   * are kept rather than hashed again for every batch. `data` is copied.
+   */
+  putData(level: number, index: number, data: Uint8Array): void {
+    const key = tileKey(level, index);
+    const old = this.map.get(key);
+    if (old !== undefined && old.width >= data.length / HASH_SIZE) return;
+    if (old !== undefined) {
+      old.extend(data);
+      this.map.delete(key);
+      this.map.set(key, old);
+      return;
+    }
+    this.put(level, index, new ExpandedTile(data));
+  }
+
+  /** The cached tile (level, index) if it holds at least `minWidth` hashes; no store read. */
+  cached(level: number, index: number, minWidth: number): ExpandedTile | undefined {
+    const tile = this.map.get(tileKey(level, index));
+    if (tile === undefined || tile.width < minWidth) return undefined;
+    this.hits++;
+    return tile;
+  }
+
+  /**
    * The tile (level, index) with at least `minWidth` hashes, from the cache or the store.
    * @throws LogError NOT_FOUND when the store has no such tile at that width.
    */

@@ -90,6 +90,18 @@ export function decodeMeta(bytes: Uint8Array): LogMeta {
  * every entry); a format change would move them to a new sublevel.
  */
 export function encodeIndex(index: number): Uint8Array {
+  // The bytes msgpackr writes for an unsigned integer below 2^32 (its shortest msgpack
+  // form: positive fixint, uint8, uint16 or uint32), without a call into the packer: this
+  // runs once per entry on the append path. Larger indices go through the packer.
+  if (Number.isInteger(index) && index >= 0 && index < 0x100000000) {
+    if (index < 0x80) return Uint8Array.of(index);
+    if (index < 0x100) return Uint8Array.of(0xcc, index);
+    if (index < 0x10000) return Uint8Array.of(0xcd, Math.floor(index / 0x100), index % 0x100);
+    const out = new Uint8Array(5);
+    out[0] = 0xce;
+    new DataView(out.buffer).setUint32(1, index);
+    return out;
+  }
   return packr.pack(index);
 }
 

@@ -4,11 +4,18 @@
  *
  * | sublevel | key                                   | value                          |
  * |----------|---------------------------------------|--------------------------------|
- * | `e`      | index, uint64 big-endian (8 bytes)    | raw entry bytes                |
+ * | `b`      | bundle N, uint64 BE ‖ offset (1 byte) | entry chunk (below)            |
  * | `t`      | level (1 byte) ‖ index, uint64 BE     | raw tile bytes (32 × width)    |
  * | `d`      | leaf hash (32 bytes)                  | msgpack uint: the entry index  |
  * | `c`      | tree size, uint64 BE (8 bytes)        | msgpack checkpoint record      |
  * | `m`      | {@link META_KEY}                      | msgpack meta record            |
+ *
+ * Entries are stored in chunks: the entries one commit appended to one tlog-tiles entry
+ * bundle (indices N·256 + offset onwards, never past the bundle's end), in the bundle's own
+ * encoding (each a big-endian uint16 length, then its bytes). A commit writes one record per
+ * bundle it touches instead of one per entry, a full bundle is the concatenation of its
+ * chunks, and a chunk is never rewritten. (Format 2; format 1 kept one record per entry in
+ * sublevel `e`, which a store of this format refuses to open.)
  *
  * Names are one character because abstract-level prefixes every key with `!name!`:
  * three bytes per key instead of, say, ten for `!entries!`, on every entry and hash.
@@ -21,12 +28,26 @@ import { LogError } from '../util/errors.js';
 
 /** Sublevel names. Changing one is an on-disk format change. */
 export const SUBLEVEL = {
-  entries: 'e',
+  chunks: 'b',
   tiles: 't',
   dedup: 'd',
   checkpoints: 'c',
   meta: 'm',
 } as const;
+
+/**
+ * The key `key` of sublevel `name` as the root database stores it: `!name!` then the key,
+ * exactly the bytes abstract-level's sublevels prefix their keys with. Commits write these
+ * root keys directly (one chained batch), reads go through the sublevels.
+ */
+export function rootKey(name: (typeof SUBLEVEL)[keyof typeof SUBLEVEL], key: Uint8Array): Uint8Array {
+  const out = new Uint8Array(3 + key.length);
+  out[0] = 0x21; // '!'
+  out[1] = name.charCodeAt(0);
+  out[2] = 0x21;
+  out.set(key, 3);
+  return out;
+}
 
 /** The single key in the meta sublevel (ASCII "log"). */
 export const META_KEY: Uint8Array = Uint8Array.of(0x6c, 0x6f, 0x67);
@@ -37,7 +58,69 @@ export const LEAF_HASH_SIZE = 32;
 /** The largest tile level: c2sp.org/tlog-tiles allows L in 0–63. */
 export const MAX_TILE_LEVEL = 63;
 
-/** Key of entry `index`: 8-byte big-endian. */
+/** The sublevel of format 1's one record per entry; only checked for, to refuse such a store. */
+export const FORMAT1_ENTRIES = 'e';
+
+/** Entries per bundle (c2sp.org/tlog-tiles). */
+export const BUNDLE_WIDTH = 256;
+
+/** Key of the chunk of bundle `bundle` starting at `offset` (0–255): 8 bytes BE ‖ 1 byte. */
+export function chunkKey(bundle: number, offset: number): Uint8Array {
+  if (!Number.isInteger(offset) || offset < 0 || offset >= BUNDLE_WIDTH) {
+    throw new TypeError(`chunk offset ${String(offset)} is not 0–255`);
+  }
+  const key = new Uint8Array(9);
+  key.set(u64be(bundle), 0);
+  key[8] = offset;
+  return key;
+}
+
+/** Decodes a chunk key. @throws LogError CORRUPT unless it is 9 bytes with a safe bundle. */
+export function decodeChunkKey(key: Uint8Array): { bundle: number; offset: number } {
+  if (key.length !== 9) throw new LogError('CORRUPT', `chunk key has ${key.length} bytes, want 9`);
+  return { bundle: decodeU64Key(key.subarray(0, 8), 'chunk'), offset: key[8]! };
+}
+
+/**
+ * The entries of a chunk value, as views into it.
+ * @throws LogError CORRUPT when the lengths do not add up to the value.
+ */
+export function decodeChunk(value: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  while (at < value.length) {
+    if (at + 2 > value.length) throw new LogError('CORRUPT', 'entry chunk ends inside a length');
+    const len = value[at]! * 256 + value[at + 1]!;
+    at += 2;
+    if (len === 0 || at + len > value.length) {
+      throw new LogError('CORRUPT', 'entry chunk holds a bad entry length');
+    }
+    out.push(value.subarray(at, at + len));
+    at += len;
+  }
+  if (out.length === 0 || out.length > BUNDLE_WIDTH) {
+    throw new LogError('CORRUPT', `entry chunk holds ${out.length} entries`);
+  }
+  return out;
+}
+
+/** Encodes entries as a chunk (each a big-endian uint16 length, then the bytes). */
+export function encodeChunk(entries: readonly Uint8Array[], start: number, end: number): Uint8Array {
+  let total = 0;
+  for (let i = start; i < end; i++) total += 2 + entries[i]!.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (let i = start; i < end; i++) {
+    const e = entries[i]!;
+    out[at] = Math.floor(e.length / 256);
+    out[at + 1] = e.length % 256;
+    out.set(e, at + 2);
+    at += 2 + e.length;
+  }
+  return out;
+}
+
+/** Key of entry `index` in format 1: 8-byte big-endian. */
 export function entryKey(index: number): Uint8Array {
   return u64be(index);
 }

@@ -3,7 +3,7 @@
  * only module that imports `level`. Key layout: src/storage/keys.ts; records:
  * src/storage/codec.ts. Entries and tiles are stored as raw bytes, never re-encoded.
  *
- * One commit is one `db.batch([...], { sync: true })` across the sublevels. LevelDB
+ * One commit is one chained `db.batch()` written with `{ sync: true }`. LevelDB
  * appends a batch to its write-ahead log as one record and replays a record whole or
  * not at all, so after a crash the store holds every batch whose commit resolved, and
  * of the batch in flight either all of it or none of it.
@@ -19,8 +19,9 @@ import { Level } from 'level';
 import { LogError } from '../util/errors.js';
 import { assertIndex } from '../util/integers.js';
 import * as codec from './codec.js';
-import { META_KEY, SUBLEVEL, checkpointKey, decodeU64Key } from './keys.js';
-import { dedupKey, entryKey, tileKey } from './keys.js';
+import { META_KEY, SUBLEVEL, checkpointKey, decodeU64Key, rootKey } from './keys.js';
+import { BUNDLE_WIDTH, FORMAT1_ENTRIES, chunkKey, decodeChunk, decodeChunkKey, encodeChunk } from './keys.js';
+import { dedupKey, tileKey } from './keys.js';
 import { assertValidBatch } from './store.js';
 import type { IntegrationBatch, LogMeta, LogStore, StoredCheckpoint } from './store.js';
 
@@ -29,7 +30,8 @@ const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
 
 function openSublevels(db: Level<Bytes, Bytes>) {
   return {
-    entries: db.sublevel<Bytes, Bytes>(SUBLEVEL.entries, VIEW),
+    chunks: db.sublevel<Bytes, Bytes>(SUBLEVEL.chunks, VIEW),
+    format1Entries: db.sublevel<Bytes, Bytes>(FORMAT1_ENTRIES, VIEW),
     tiles: db.sublevel<Bytes, Bytes>(SUBLEVEL.tiles, VIEW),
     dedup: db.sublevel<Bytes, Bytes>(SUBLEVEL.dedup, VIEW),
     checkpoints: db.sublevel<Bytes, Bytes>(SUBLEVEL.checkpoints, VIEW),
@@ -38,10 +40,15 @@ function openSublevels(db: Level<Bytes, Bytes>) {
 }
 type Sublevels = ReturnType<typeof openSublevels>;
 
-/** One put in a commit's batch: a key and raw value in one of the sublevels. */
+/**
+ * One put in a commit's batch: a raw value under a root-level key that already carries its
+ * sublevel's prefix (`!e!…`, see keys.ts), so the bytes on disk are exactly those the
+ * sublevels read. Commits write through one chained batch on the root database: the array
+ * form of `batch()` re-validates, clones and prefixes every operation in JavaScript, which
+ * cost about three times as much CPU per entry (README, Performance).
+ */
 export interface LevelPut {
   readonly type: 'put';
-  readonly sublevel: Sublevels[keyof Sublevels];
   readonly key: Bytes;
   readonly value: Bytes;
 }
@@ -124,8 +131,7 @@ export class LevelStore implements LogStore {
     }
     // A root batch, because sublevel put options have no typed `sync`.
     const value = codec.encodeMeta(meta);
-    const op: LevelPut = { type: 'put', sublevel: subs.meta, key: META_KEY, value };
-    await closedIfNotOpen(db.batch([op], { sync: true }));
+    await closedIfNotOpen(db.batch([{ type: 'put', sublevel: subs.meta, key: META_KEY, value }], { sync: true }));
   }
 
   /** From memory (read on open). @throws LogError CLOSED when not open. */
@@ -156,7 +162,7 @@ export class LevelStore implements LogStore {
    * write can have written anything.
    */
   async commit(batch: IntegrationBatch): Promise<void> {
-    const { subs } = this.use();
+    this.use();
     assertValidBatch(batch);
     if (this.failed !== undefined) {
       const message = `an earlier commit to ${this.dir} failed; reopen the store`;
@@ -167,7 +173,7 @@ export class LevelStore implements LogStore {
       throw new LogError('CONFLICT', `stored size is ${this.size}, batch expects ${batch.oldSize}`);
     }
     const checkpoint = copyCheckpoint(batch.checkpoint);
-    const ops = batchOps(subs, batch, checkpoint);
+    const ops = batchOps(batch, checkpoint);
 
     // The commit point. A crash before the batch reaches LevelDB's log leaves the store
     // at the previous checkpoint: nothing of this batch exists, and nobody was told it
@@ -187,7 +193,11 @@ export class LevelStore implements LogStore {
     this.latest = checkpoint;
   }
 
-  /** One range read. @throws LogError NOT_FOUND beyond the log; CLOSED when not open. */
+  /**
+   * One range read of the chunks of the bundles holding [start, end).
+   * @throws LogError NOT_FOUND beyond the log; CLOSED when not open; CORRUPT when an entry
+   * of the log is missing or a chunk does not decode.
+   */
   async readEntries(start: number, end: number): Promise<Uint8Array[]> {
     const { subs } = this.use();
     assertIndex(start, 'start');
@@ -197,13 +207,71 @@ export class LevelStore implements LogStore {
       throw new LogError('NOT_FOUND', `entries [${start}, ${end}) are beyond size ${this.size}`);
     }
     if (start === end) return [];
-    const range = { gte: entryKey(start), lt: entryKey(end) };
-    const values = await closedIfNotOpen(subs.entries.values(range).all());
-    if (values.length !== end - start) {
+    const first = Math.floor(start / BUNDLE_WIDTH);
+    const last = Math.floor((end - 1) / BUNDLE_WIDTH);
+    const range = { gte: chunkKey(first, 0), lt: chunkKey(last + 1, 0) };
+    const chunks = await closedIfNotOpen(subs.chunks.iterator(range).all());
+    const out: Uint8Array[] = [];
+    let next = start;
+    for (const [key, value] of chunks) {
+      const { bundle, offset } = decodeChunkKey(key);
+      const entries = decodeChunk(plain(value));
+      for (let i = 0; i < entries.length && next < end; i++) {
+        const index = bundle * BUNDLE_WIDTH + offset + i;
+        if (index < next) continue;
+        if (index !== next) break;
+        out.push(entries[i]!);
+        next++;
+      }
+    }
+    if (out.length !== end - start) {
       const missing = `entries [${start}, ${end}) are missing in a log of ${this.size}`;
       throw new LogError('CORRUPT', missing);
     }
-    return values.map(plain);
+    return out;
+  }
+
+  /**
+   * The chunks of bundle `bundle` that hold its first `width` entries, concatenated: the
+   * tlog-tiles entry bundle itself, with no decoding when the chunks end exactly there.
+   * Undefined when the bundle does not hold `width` entries in the committed log.
+   * @throws LogError CLOSED when not open; CORRUPT when a chunk does not decode.
+   */
+  async readBundle(bundle: number, width: number): Promise<Uint8Array | undefined> {
+    const { subs } = this.use();
+    assertIndex(bundle, 'bundle');
+    if (width < 1 || width > BUNDLE_WIDTH || bundle * BUNDLE_WIDTH + width > this.size) return undefined;
+    const range = { gte: chunkKey(bundle, 0), lt: chunkKey(bundle + 1, 0) };
+    const chunks = await closedIfNotOpen(subs.chunks.iterator(range).all());
+    const parts: Uint8Array[] = [];
+    let count = 0;
+    let bytes = 0;
+    for (const [key, value] of chunks) {
+      if (count >= width) break;
+      const { offset } = decodeChunkKey(key);
+      if (offset !== count) throw new LogError('CORRUPT', `bundle ${bundle} has a gap at ${count}`);
+      const entries = decodeChunk(plain(value));
+      if (count + entries.length <= width) {
+        parts.push(plain(value));
+        bytes += value.length;
+        count += entries.length;
+      } else {
+        for (const e of entries.slice(0, width - count)) {
+          parts.push(encodeChunk([e], 0, 1));
+          bytes += 2 + e.length;
+        }
+        count = width;
+      }
+    }
+    if (count !== width) throw new LogError('CORRUPT', `bundle ${bundle} is missing entries`);
+    if (parts.length === 1) return parts[0]!.slice();
+    const out = new Uint8Array(bytes);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   }
 
   /** @throws LogError CLOSED when not open; CORRUPT when a logged entry is missing. */
@@ -211,9 +279,17 @@ export class LevelStore implements LogStore {
     const { subs } = this.use();
     assertIndex(index, 'index');
     if (index >= this.size) return undefined;
-    const value = await closedIfNotOpen(subs.entries.get(entryKey(index)));
-    if (value === undefined) throw new LogError('CORRUPT', `entry ${index} is missing`);
-    return plain(value);
+    const bundle = Math.floor(index / BUNDLE_WIDTH);
+    const offset = index - bundle * BUNDLE_WIDTH;
+    // The chunk holding it is the last one of its bundle that starts at or before it.
+    const range = { gte: chunkKey(bundle, 0), lte: chunkKey(bundle, offset), reverse: true, limit: 1 };
+    const [found] = await closedIfNotOpen(subs.chunks.iterator(range).all());
+    const entry =
+      found === undefined
+        ? undefined
+        : decodeChunk(plain(found[1]))[offset - decodeChunkKey(found[0]).offset];
+    if (entry === undefined) throw new LogError('CORRUPT', `entry ${index} is missing`);
+    return entry;
   }
 
   /** @throws LogError CLOSED when not open. */
@@ -230,10 +306,10 @@ export class LevelStore implements LogStore {
    * @throws LogError CLOSED when not open; CORRUPT when a value does not decode.
    */
   async lookupLeafHashes(leafHashes: readonly Uint8Array[]): Promise<(number | undefined)[]> {
-    const { subs } = this.use();
-    const keys = leafHashes.map(dedupKey);
+    const { db } = this.use();
+    const keys = leafHashes.map((h) => rootKey(SUBLEVEL.dedup, dedupKey(h)));
     if (keys.length === 0) return [];
-    const values = await closedIfNotOpen(subs.dedup.getMany(keys));
+    const values = await closedIfNotOpen(db.getMany(keys));
     const size = this.size;
     return values.map((v) => {
       const index = v === undefined ? undefined : codec.decodeIndex(v);
@@ -246,7 +322,14 @@ export class LevelStore implements LogStore {
    * and the seam fault-injection tests override.
    */
   protected async writeBatch(ops: LevelPut[]): Promise<void> {
-    await this.use().db.batch(ops, { sync: true });
+    const batch = this.use().db.batch();
+    try {
+      for (const op of ops) batch.put(op.key, op.value);
+    } catch (err) {
+      await batch.close();
+      throw err;
+    }
+    await batch.write({ sync: true });
   }
 
   private get size(): number {
@@ -259,25 +342,33 @@ export class LevelStore implements LogStore {
   }
 }
 
-/** Every put of a commit: entries, dedup keys (first index wins), tiles, checkpoint. */
-function batchOps(subs: Sublevels, batch: IntegrationBatch, cp: StoredCheckpoint): LevelPut[] {
+/**
+ * Every put of a commit: entries, dedup keys (first index wins), tiles, and the checkpoint
+ * last. Keys carry their sublevel prefix (rootKey), so this is the on-disk layout of keys.ts.
+ */
+function batchOps(batch: IntegrationBatch, cp: StoredCheckpoint): LevelPut[] {
+  const { entries, leafHashes, oldSize } = batch;
   const ops: LevelPut[] = [];
-  const put = (sublevel: LevelPut['sublevel'], key: Bytes, value: Bytes): void => {
-    ops.push({ type: 'put', sublevel, key, value });
-  };
-  const seen = new Set<string>();
-  batch.entries.forEach((entry, i) => {
-    const index = batch.oldSize + i;
-    put(subs.entries, entryKey(index), entry);
-    const hash = batch.leafHashes[i]!;
-    // A hash repeated within one batch keeps its first index (a later put would win).
-    const id = String.fromCharCode(...hash);
-    if (seen.has(id)) return;
-    seen.add(id);
-    put(subs.dedup, dedupKey(hash), codec.encodeIndex(index));
-  });
-  for (const t of batch.tiles) put(subs.tiles, tileKey(t.level, t.index), t.data);
-  put(subs.checkpoints, checkpointKey(cp.size), codec.encodeCheckpoint(cp));
+  // One chunk per entry bundle the batch reaches into.
+  for (let i = 0; i < entries.length; ) {
+    const index = oldSize + i;
+    const bundle = Math.floor(index / BUNDLE_WIDTH);
+    const offset = index - bundle * BUNDLE_WIDTH;
+    const end = Math.min(entries.length, i + BUNDLE_WIDTH - offset);
+    ops.push({ type: 'put', key: rootKey(SUBLEVEL.chunks, chunkKey(bundle, offset)), value: encodeChunk(entries, i, end) });
+    i = end;
+  }
+  // Dedup keys in reverse index order: within a batch a later put of the same key wins,
+  // so a hash repeated within one batch keeps its first index, with no set of seen hashes.
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const key = rootKey(SUBLEVEL.dedup, dedupKey(leafHashes[i]!));
+    ops.push({ type: 'put', key, value: codec.encodeIndex(oldSize + i) });
+  }
+  for (const t of batch.tiles) {
+    ops.push({ type: 'put', key: rootKey(SUBLEVEL.tiles, tileKey(t.level, t.index)), value: t.data });
+  }
+  const cpKey = rootKey(SUBLEVEL.checkpoints, checkpointKey(cp.size));
+  ops.push({ type: 'put', key: cpKey, value: codec.encodeCheckpoint(cp) });
   return ops;
 }
 
@@ -294,8 +385,17 @@ async function loadLatest(subs: Sublevels): Promise<StoredCheckpoint | undefined
     }
   }
   const size = latest?.size ?? 0;
-  const lastEntry = await subs.entries.keys({ reverse: true, limit: 1 }).all();
-  const entries = lastEntry[0] === undefined ? 0 : decodeU64Key(lastEntry[0], 'entry') + 1;
+  if ((await subs.format1Entries.keys({ limit: 1 }).all()).length > 0) {
+    const why = 'it was written by an older candor (one record per entry); this one reads entry chunks';
+    throw new LogError('CORRUPT', `store format 1 is not supported: ${why}`);
+  }
+  const lastChunk = await subs.chunks.iterator({ reverse: true, limit: 1 }).all();
+  let entries = 0;
+  if (lastChunk[0] !== undefined) {
+    const [key, value] = lastChunk[0];
+    const { bundle, offset } = decodeChunkKey(key);
+    entries = bundle * BUNDLE_WIDTH + offset + decodeChunk(plain(value)).length;
+  }
   if (entries !== size) {
     const why = `the latest checkpoint has size ${size} but ${entries} entries are stored`;
     throw new LogError('CORRUPT', why);

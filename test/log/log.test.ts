@@ -166,3 +166,80 @@ describe('Log', () => {
     expect(Buffer.from(log.checkpoint.rootHash).equals(Buffer.from(referenceRoot(leaves)))).toBe(true);
   });
 });
+
+describe('Log pipelining', () => {
+  /** Makes the store's commits wait for `release()` (all waiting ones), which may fail them. */
+  function gate(store: MemoryStore): { commits: number[]; release: (fail?: boolean) => void } {
+    const real = store.commit.bind(store);
+    const commits: number[] = [];
+    let waiting: Array<(fail: boolean) => void> = [];
+    store.commit = async (batch) => {
+      commits.push(batch.oldSize);
+      const fail = await new Promise<boolean>((resolve) => waiting.push(resolve));
+      if (fail) throw new Error('injected I/O failure');
+      return real(batch);
+    };
+    const release = (fail = false): void => {
+      const next = waiting;
+      waiting = [];
+      for (const w of next) w(fail);
+    };
+    return { commits, release };
+  }
+
+  async function until(cond: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
+    expect(cond()).toBe(true);
+  }
+
+  it('prepares the next batch while one commits, commits in order, and finds repeats in flight', async () => {
+    const store = new MemoryStore();
+    const { log } = await openTestLog(store, { batchMax: 3 });
+    const gated = gate(store);
+    const first = log.addMany([makeEntry(1), makeEntry(2), makeEntry(3)]);
+    await until(() => gated.commits.length === 1);
+    // The second batch repeats an entry of the first, which is not committed yet.
+    const second = log.addMany([makeEntry(4), makeEntry(2), makeEntry(5)]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log.queueDepth).toBe(0); // the second batch is being integrated already...
+    expect(gated.commits).toEqual([0]); // ...and its commit waits behind the first
+    gated.release();
+    await until(() => gated.commits.length === 2);
+    expect(gated.commits).toEqual([0, 3]);
+    gated.release();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.map((r) => r.index)).toEqual([0, 1, 2]);
+    expect(b.map((r) => [r.index, r.duplicate])).toEqual([[3, false], [1, true], [4, false]]);
+    const leaves = [1, 2, 3, 4, 5].map((i) => leafHash(makeEntry(i)));
+    expect(Buffer.from(log.checkpoint.rootHash).equals(Buffer.from(referenceRoot(leaves)))).toBe(true);
+    for (const r of [...a, ...b]) {
+      const cp = openCheckpoint(r.checkpoint.note, verifier).checkpoint;
+      expect(cp.size).toBeGreaterThan(r.index);
+      const proof = await log.inclusionProof(r.index, cp.size);
+      expect(verifyInclusion(r.leafHash, r.index, cp.size, proof, cp.rootHash)).toBe(true);
+    }
+  });
+
+  it('fails the batch prepared behind a failed commit without writing it, then goes on from what is durable', async () => {
+    const store = new MemoryStore();
+    const { log } = await openTestLog(store, { batchMax: 2 });
+    const gated = gate(store);
+    const first = log.addMany([makeEntry(1), makeEntry(2)]);
+    await until(() => gated.commits.length === 1);
+    const second = log.addMany([makeEntry(3), makeEntry(1)]); // a repeat of the failing batch
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log.queueDepth).toBe(0); // prepared behind the first batch
+    gated.release(true);
+    await expect(first).rejects.toThrow('injected I/O failure');
+    await expect(second).rejects.toThrow('injected I/O failure');
+    expect(gated.commits).toEqual([0]); // the second batch never reached the store
+    expect(log.size).toBe(0);
+    const third = log.addMany([makeEntry(3), makeEntry(1)]);
+    await until(() => gated.commits.length === 2);
+    gated.release();
+    const r = await third;
+    expect(r.map((x) => [x.index, x.duplicate])).toEqual([[0, false], [1, false]]);
+    const leaves = [3, 1].map((i) => leafHash(makeEntry(i)));
+    expect(Buffer.from(log.checkpoint.rootHash).equals(Buffer.from(referenceRoot(leaves)))).toBe(true);
+  });
+});

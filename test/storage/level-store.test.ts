@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LevelStore } from '../../src/storage/level-store.js';
 import type { LevelPut } from '../../src/storage/level-store.js';
 import { isLogError } from '../../src/util/errors.js';
+import { Level } from 'level';
 import { FakeLog } from './fake-log.js';
 import { runStoreContract } from './contract.js';
 
@@ -74,5 +75,46 @@ describe('LevelStore', () => {
     const err: unknown = await new LevelStore(dir).open().catch((e: unknown) => e);
     expect(isLogError(err, 'CORRUPT')).toBe(true);
     expect(String(err)).toContain('size 3 but 5 entries');
+  });
+
+  it('stores entries as chunks of bundles and reads any range, entry and bundle across them', async () => {
+    const store = new LevelStore(dir);
+    await store.open();
+    const log = new FakeLog();
+    // Batches of 1, 300 (crossing two bundle boundaries), 3 and 250 entries.
+    for (const n of [1, 300, 3, 250]) {
+      const b = log.next(n, 10 + n);
+      await store.commit(b);
+      log.apply(b);
+    }
+    const all = log.entries;
+    expect(await store.readEntries(0, all.length)).toEqual(all);
+    for (const [a, b] of [[0, 1], [1, 301], [255, 257], [300, 304], [511, 512], [256, 554]] as const) {
+      expect(await store.readEntries(a, b)).toEqual(all.slice(a, b));
+    }
+    for (const i of [0, 1, 255, 256, 300, 301, 303, 304, 511, 512, 553]) {
+      expect(await store.readEntry(i)).toEqual(all[i]);
+    }
+    const bundle = (n: number, width: number): Uint8Array => {
+      const parts = all.slice(n * 256, n * 256 + width).map((e) => [Math.floor(e.length / 256), e.length % 256, ...e]);
+      return Uint8Array.from(parts.flat());
+    };
+    for (const [n, w] of [[0, 256], [0, 1], [0, 2], [1, 256], [1, 45], [1, 48], [2, 42], [2, 1]] as const) {
+      expect(await store.readBundle(n, w)).toEqual(bundle(n, w));
+    }
+    expect(await store.readBundle(2, 43)).toBeUndefined(); // beyond the log
+    await store.close();
+  });
+
+  it('refuses a store of the earlier one-record-per-entry format with CORRUPT', async () => {
+    const store = new LevelStore(dir);
+    await store.open();
+    await store.close();
+    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    await db.put(Uint8Array.from([0x21, 0x65, 0x21, 0, 0, 0, 0, 0, 0, 0, 0]), Uint8Array.of(1));
+    await db.close();
+    const err: unknown = await new LevelStore(dir).open().catch((e: unknown) => e);
+    expect(isLogError(err, 'CORRUPT')).toBe(true);
+    expect(String(err)).toContain('format 1');
   });
 });
