@@ -5,6 +5,7 @@
  *   candor serve [--data DIR] [--host H] [--port N] [--origin NAME] [--key FILE]
  *                [--batch-max N] [--batch-age MS]
  *                [--witness NAME=VKEY@URL ...] [--quorum K] [--witness-timeout MS]
+ *                [--submitters FILE] [--reindex]
  *   candor keygen --name NAME --out FILE
  *   candor add [--url URL] FILE...
  *   candor checkpoint [--url URL]
@@ -12,8 +13,8 @@
  * Every serve flag can also come from the environment (CANDOR_DATA, CANDOR_HOST,
  * CANDOR_PORT, CANDOR_ORIGIN, CANDOR_KEY, CANDOR_BATCH_MAX, CANDOR_BATCH_AGE,
  * CANDOR_WITNESSES as a comma- or newline-separated list, CANDOR_QUORUM,
- * CANDOR_WITNESS_TIMEOUT); the client commands read CANDOR_URL. A flag wins over the
- * environment; any --witness replaces the whole CANDOR_WITNESSES list.
+ * CANDOR_WITNESS_TIMEOUT, CANDOR_SUBMITTERS); the client commands read CANDOR_URL. A flag
+ * wins over the environment; any --witness replaces the whole CANDOR_WITNESSES list.
  */
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
@@ -32,6 +33,11 @@ import { recordCommand } from './record.js';
 import { approveCommand } from './approve.js';
 import { diffCommand } from './diff.js';
 import { submitterKeyCommand } from './submitter-key.js';
+import { historyCommand } from './history.js';
+import { stateCommand } from './state.js';
+import { verifyDeploymentCommand } from './verify-deployment.js';
+import { reindexCommand } from './reindex.js';
+import { RECORDS_USAGE } from './records-client.js';
 
 const USAGE = `usage: candor <command> [flags]
 
@@ -50,6 +56,10 @@ commands:
               --quorum K        cosignatures /checkpoint needs (default: all witnesses) [CANDOR_QUORUM]
               --witness-timeout MS
                                 longest ?wait=witnessed wait (default 10000) [CANDOR_WITNESS_TIMEOUT]
+              --submitters FILE the submitter allowlist: turns on POST /v1/records and
+                                GET /v1/search (reloaded on SIGHUP and when it changes)
+                                                                          [CANDOR_SUBMITTERS]
+              --reindex         rebuild the record index (DIR/index) before serving
   keygen      create a signer key: --name NAME --out FILE (mode 0600); prints the verifier key
   add         submit files as entries and print one receipt (JSON) per line:
               [--url URL] [--witnessed] [--proof-out FILE] FILE...
@@ -57,7 +67,7 @@ commands:
               --proof-out writes the receipt as an offline c2sp.org/tlog-proof (one FILE)
   checkpoint  print the log's latest checkpoint: [--url URL]
               (--url defaults to CANDOR_URL or http://127.0.0.1:8080)
-${VERIFY_USAGE}${GOVERNANCE_USAGE}${MONITOR_USAGE}  witness     run a witness daemon (candor witness --help)
+${VERIFY_USAGE}${GOVERNANCE_USAGE}${RECORDS_USAGE}${MONITOR_USAGE}  witness     run a witness daemon (candor witness --help)
 `;
 
 /** Exit codes: 0 success, 1 operation failed, 2 bad usage. */
@@ -91,6 +101,14 @@ async function main(argv: string[]): Promise<number> {
       return diffCommand(rest);
     case 'submitter-key':
       return submitterKeyCommand(rest);
+    case 'history':
+      return historyCommand(rest);
+    case 'state':
+      return stateCommand(rest);
+    case 'verify-deployment':
+      return verifyDeploymentCommand(rest);
+    case 'reindex':
+      return reindexCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -130,9 +148,15 @@ async function serveCommand(args: string[]): Promise<number> {
       witness: { type: 'string', multiple: true },
       quorum: { type: 'string' },
       'witness-timeout': { type: 'string' },
+      submitters: { type: 'string' },
+      reindex: { type: 'boolean' },
     },
     strict: true,
   });
+  const submittersFile = values.submitters ?? env('CANDOR_SUBMITTERS');
+  if (values.reindex === true && submittersFile === undefined) {
+    throw new UsageError('--reindex needs --submitters FILE (the record index is part of the record API)');
+  }
   const port = intFlag(values.port ?? env('CANDOR_PORT'), '--port', 8080);
   if (port > 65535) throw new UsageError('--port must be at most 65535');
   const batchMax = intFlag(values['batch-max'] ?? env('CANDOR_BATCH_MAX'), '--batch-max', 4096);
@@ -155,6 +179,8 @@ async function serveCommand(args: string[]): Promise<number> {
     batchMax,
     batchAgeMs: intFlag(values['batch-age'] ?? env('CANDOR_BATCH_AGE'), '--batch-age', 2),
     ...witnessOptions,
+    submittersFile,
+    reindex: values.reindex === true,
     say: (line) => console.log(line),
   });
   await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 /**
- * Starting and stopping a log server: data directory, key, store, log, witnessing and HTTP
- * listener.
+ * Starting and stopping a log server: data directory, key, store, log, witnessing, the
+ * record API (src/server/records.ts) and HTTP listener.
  */
 import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -18,6 +18,7 @@ import type { FetchFn, WitnessConfig } from '../log/witness-protocol.js';
 import { createApp } from './app.js';
 import { createKeyFile, readKeyFile } from './keyfile.js';
 import { nodeEd25519Signer, useNodeSha256 } from './node-crypto.js';
+import { startRecords } from './records.js';
 
 export interface ServeConfig {
   dataDir: string;
@@ -35,6 +36,14 @@ export interface ServeConfig {
   witnessTimeoutMs?: number | undefined;
   /** The fetch used to reach witnesses; default the global fetch. */
   fetch?: FetchFn | undefined;
+  /**
+   * The submitter allowlist file (docs/governance.md): turns on the record API
+   * (POST /v1/records, GET /v1/search) and its index in DIR/index. Without it those
+   * routes answer 404.
+   */
+  submittersFile?: string | undefined;
+  /** Rebuild the record index from the log before serving. */
+  reindex?: boolean | undefined;
   /** Called with human-readable start-up messages (the CLI prints them). */
   say?: (line: string) => void;
   /** Called with operational warnings (witness failures); default: standard error. */
@@ -104,7 +113,22 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
             warn: config.warn ?? ((line) => console.error(`candor: ${line}`)),
           });
     const app = createApp({ log, verifierKey, witnessing });
-    const server = await listen(app.fetch, config.host, config.port);
+    const records = await startRecords(
+      {
+        submittersFile: config.submittersFile,
+        reindex: config.reindex,
+        say,
+        ...(config.warn === undefined ? {} : { warn: config.warn }),
+      },
+      { log, store, app, dataDir: config.dataDir }
+    );
+    let server: ServerType;
+    try {
+      server = await listen(app.fetch, config.host, config.port);
+    } catch (err) {
+      await records.close();
+      throw err;
+    }
     const address = server.address() as AddressInfo;
     const url = `http://${formatHost(config.host)}:${address.port}`;
     say(`candor log "${origin}" serving ${log.size} entries on ${url}`);
@@ -134,6 +158,7 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
           const grace = setTimeout(() => http.closeAllConnections(), 2000);
           await stopped;
           clearTimeout(grace);
+          await records.close(); // indexes what the log holds, before the store closes
           await store.close();
         })()),
     };

@@ -1,0 +1,163 @@
+/**
+ * `candor history`: the timeline of a model's governance records, from the log's record
+ * index: when each change was logged, what it was, who signed it and on whose behalf,
+ * why, its ticket, its digests, and who approved it (and which approvals do not count).
+ *
+ *   candor history --model M [--env E] [--since TIME] [--until TIME] [--limit N]
+ *       [--url URL] [--json]
+ *
+ * Approvals are shown under the change they approve; an approval whose change is not in
+ * the listing (another environment, say) gets its own line. This reads the index, which
+ * is the operator's word: `candor state --policy` and `candor verify-deployment` prove
+ * what they show. Exit 0; 3 when nothing is logged for the model; 1 other error; 2 usage.
+ */
+import { parseArgs } from 'node:util';
+import { IDENTIFIER_PATTERN } from '../governance/schema.js';
+import type { ApprovalVerdict } from '../search/approvals.js';
+import { parseTime, type SearchQuery } from '../search/query.js';
+import type { SearchResult } from '../search/record-index.js';
+import { isLogError } from '../util/errors.js';
+import { parseDecimal } from '../util/integers.js';
+import { CommandError, logUrl, nodeIo, runCommand, usage, type GovernanceIo } from './governance-io.js';
+import { RECORDS_EXIT, searchAll, shortDigest, shortTime } from './records-client.js';
+
+const SYNOPSIS =
+  'candor history --model M [--env E] [--since TIME] [--until TIME] [--limit N] [--url URL] [--json]';
+
+/** Checks an identifier flag (model id, environment). @throws CommandError (usage). */
+export function identifierFlag(value: string | undefined, flag: string, required: boolean): string | undefined {
+  if (value === undefined) {
+    if (required) throw usage(`${flag} is required`);
+    return undefined;
+  }
+  if (!new RegExp(IDENTIFIER_PATTERN).test(value)) {
+    throw usage(`${flag} must be an identifier (letters, digits and ._:/@+-), got "${value}"`);
+  }
+  return value;
+}
+
+/** Parses an RFC 3339 time flag into milliseconds. @throws CommandError (usage). */
+export function timeFlag(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseTime(value, flag);
+  } catch (err) {
+    throw usage(isLogError(err) ? err.message : String(err));
+  }
+}
+
+/**
+ * Runs `candor history` with the arguments after `history`; resolves with the exit code.
+ * Never throws and never exits the process.
+ */
+export function historyCommand(args: string[], io: GovernanceIo = nodeIo): Promise<number> {
+  return runCommand('history', io, SYNOPSIS, async () => {
+    const { values } = parseArgs({
+      args,
+      options: {
+        model: { type: 'string' },
+        env: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        limit: { type: 'string' },
+        url: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      strict: true,
+    });
+    const model = identifierFlag(values.model, '--model', true)!;
+    const env = identifierFlag(values.env, '--env', false);
+    const since = timeFlag(values.since, '--since');
+    const until = timeFlag(values.until, '--until');
+    let max = 1000;
+    if (values.limit !== undefined) {
+      try {
+        max = parseDecimal(values.limit, '--limit');
+      } catch {
+        max = 0;
+      }
+      if (max < 1) throw usage(`--limit must be a positive whole number, got "${values.limit}"`);
+    }
+    const query: Partial<SearchQuery> = { model, limit: Math.min(max, 1000) };
+    if (env !== undefined) query.env = env;
+    if (since !== undefined) query.since = since;
+    if (until !== undefined) query.until = until;
+    const records = await searchAll(io, logUrl(io, values.url), query, max);
+    if (values.json === true) {
+      io.out(JSON.stringify({ model, env: env ?? null, records }) + '\n');
+    }
+    const where = env === undefined ? '' : ` in ${env}`;
+    if (records.length === 0) {
+      throw new CommandError(RECORDS_EXIT.NO_RECORD, `nothing is logged for ${model}${where}`);
+    }
+    if (values.json !== true) io.out(formatHistory(model, env, records));
+    return RECORDS_EXIT.OK;
+  });
+}
+
+/** The readable timeline (see the module comment). */
+export function formatHistory(model: string, env: string | undefined, records: SearchResult[]): string {
+  const shown = new Set(records.filter((r) => r.changeType !== 'approval').map((r) => r.envelopeDigest));
+  const changes = records.filter((r) => r.changeType !== 'approval').length;
+  const lines: string[] = [
+    `${model}${env === undefined ? '' : ` in ${env}`}: ${changes} change${changes === 1 ? '' : 's'}, ` +
+      `${records.length - changes} approval record${records.length - changes === 1 ? '' : 's'} ` +
+      "(from the log's index; candor state --policy proves them)",
+    '',
+  ];
+  for (const r of records) {
+    if (r.changeType === 'approval' && r.approves !== undefined && shown.has(r.approves.envelopeDigest)) {
+      continue;
+    }
+    lines.push(...formatRecord(r), '');
+  }
+  return lines.join('\n');
+}
+
+function who(r: { signer: SearchResult['signer']; author?: string }): string {
+  const s = r.signer === null ? 'an unknown key (no allowlisted key signed it)' : `${r.signer.name} (${r.signer.roles.join(', ')})`;
+  return r.author === undefined ? s : `${s} for ${r.author}`;
+}
+
+function formatRecord(r: SearchResult): string[] {
+  const type = r.changeType ?? r.predicateType;
+  const head = `${shortTime(r.time)}  entry ${r.index}  ${type}${r.env === null ? '' : `  ${r.env}`}`;
+  const out = [head, `    by ${who(r)}`];
+  if (r.reason !== undefined) out.push(`    reason: ${oneLine(r.reason)}`);
+  if (r.ticket !== undefined) out.push(`    ticket: ${r.ticket}`);
+  if (r.model !== null) {
+    const version = r.modelVersion === undefined ? '' : ` v${r.modelVersion}`;
+    const digest = r.modelDigest === undefined ? '' : ` ${shortDigest(r.modelDigest, true)}`;
+    out.push(`    model: ${r.model}${version}${digest}`);
+  }
+  if (r.configDigest !== undefined) out.push(`    config: ${shortDigest(r.configDigest, true)}`);
+  if (r.createdAt !== undefined) out.push(`    claimed time: ${r.createdAt}`);
+  if (r.preDetermined !== undefined) out.push(`    pre-determined change: ${r.preDetermined ? 'yes' : 'no'}`);
+  out.push(`    envelope: sha256:${r.envelopeDigest}`);
+  if (r.approves !== undefined) {
+    const at = r.approves.index === null ? 'a change not in the log' : `entry ${r.approves.index}`;
+    out.push(`    ${r.approves.decision === 'approve' ? 'approves' : 'rejects'} ${at} (sha256:${r.approves.envelopeDigest})`);
+  }
+  if (r.approvals !== undefined) {
+    if (r.approvals.length === 0) out.push('    approvals: none');
+    else {
+      out.push(`    approvals: ${r.approved === true ? 'APPROVED' : 'NOT APPROVED'}`);
+      for (const a of r.approvals) out.push(`      ${formatApproval(a)}`);
+    }
+  }
+  return out;
+}
+
+/** One approval line: decision, who, when, entry, reason, and why it does not count. */
+export function formatApproval(a: ApprovalVerdict): string {
+  const by = a.signer === null ? 'an unknown key' : a.signer.name;
+  const reason = a.reason === undefined ? '' : ` "${oneLine(a.reason)}"`;
+  const verb = a.decision === 'approve' ? 'approved' : 'rejected';
+  const base = `${verb} by ${by} at ${shortTime(a.time)} (entry ${a.index})${reason}`;
+  return a.counted ? base : `${base} -- not counted: ${a.why ?? ''}`;
+}
+
+function oneLine(text: string): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > 200 ? `${t.slice(0, 199)}…` : t;
+}

@@ -1,0 +1,559 @@
+/**
+ * The record index: search over the governance records in a log, kept OUTSIDE the log's
+ * core, in a key-value store of its own (a LevelDB in `DATA/index/`, kv.ts), and
+ * rebuildable from the log at any time.
+ *
+ * It remembers "indexed up to size N" (the marker) and catches up by reading entries
+ * [N, size) from the log's store, reading each with parseRecord (entries that are not
+ * records are skipped, never errors), and writing, in ONE batch per step together with
+ * the new marker, the keys below. The marker and the keys therefore never disagree: after
+ * a crash the index resumes from its marker and rewrites what it had not committed. It
+ * is caught up right after a record is logged (POST /v1/records waits for it) and by a
+ * poll of the log's size for entries logged otherwise. Writes are not fsynced: losing
+ * the tail of the index only means catching up again.
+ *
+ * Who signed a record is decided when it is indexed: its signatures are checked against
+ * the allowlist in force (attribution.ts; the log also takes raw entries on /v1/entries,
+ * which nobody checked). A record no allowlisted key signed is indexed with `signer:
+ * null`, and as an approval it never counts. The signer's roles and environments are
+ * stored as the allowlist said then. A rebuild attributes with the allowlist in force
+ * then.
+ *
+ * When was it logged: `time` is the timestamp of the first checkpoint that included the
+ * entry (the log's integration time, not the submitter's `createdAt` claim).
+ *
+ * Key layout (strings; `␀` is the NUL separator, values in keys are percent-encoded,
+ * indices are 16 zero-padded digits so that key order is log order):
+ *
+ * | key                                  | value                                 |
+ * |--------------------------------------|---------------------------------------|
+ * | `~format`, `~indexed`                | format version; {size, root} marker   |
+ * | `r␀<index>`                          | the record's summary (IndexedRecord)  |
+ * | `d␀<envelope sha256>`                | its index                             |
+ * | `s␀<alg:digest>␀<index>`             | every subject digest                  |
+ * | `m␀<model>␀<index>`                  | model id                              |
+ * | `M␀<model>␀<env>␀<index>`            | model id and environment together     |
+ * | `e␀<env>␀<index>`                    | environment                           |
+ * | `c␀<changeType>␀<index>`             | change type                           |
+ * | `p␀<predicateType>␀<index>`          | predicate type                        |
+ * | `g␀<signer name or keyid>␀<index>`   | signer, by name and by keyid          |
+ * | `t␀<ms since epoch>␀<index>`         | integration time                      |
+ * | `a␀<approved envelope sha256>␀<index>` | an approval → the change it approves |
+ */
+import { createHash } from 'node:crypto';
+import type { LogStore } from '../storage/store.js';
+import { LogError, isLogError } from '../util/errors.js';
+import { toBase64 } from '../util/bytes.js';
+import type { DigestSet, Subject } from '../governance/intoto.js';
+import type { ChangeType } from '../governance/predicate-types.js';
+import type { SubmitterList } from '../governance/submitters.js';
+import { parseRecord, type ParsedRecord } from '../governance/verify-record.js';
+import { attributeSigner } from './attribution.js';
+import { evaluateApprovals, type ApprovalVerdict, type SignerInfo } from './approvals.js';
+import type { IndexKv, KvOp } from './kv.js';
+import type { SearchQuery } from './query.js';
+
+/** What the index stores about one record. */
+export interface IndexedRecord {
+  index: number;
+  predicateType: string;
+  /** Null for statements with another predicate type. */
+  changeType: ChangeType | null;
+  model: string | null;
+  modelVersion?: string;
+  modelDigest?: DigestSet;
+  env: string | null;
+  configDigest?: DigestSet;
+  /** Null when no key of the allowlist (when indexed) made its signature. */
+  signer: SignerInfo | null;
+  /** Why there is no signer (the refusal verifyRecord gave). */
+  unattributed?: string;
+  /** When the log integrated it (RFC 3339, milliseconds). */
+  time: string;
+  /** The submitter's claimed time, if any. */
+  createdAt?: string;
+  /** Hex SHA-256 of the entry bytes. */
+  envelopeDigest: string;
+  /** Hex SHA-256 of the statement bytes. */
+  payloadDigest: string;
+  /** The statement's subjects (the first MAX_STORED_SUBJECTS; all are searchable). */
+  subjects: { name?: string; digest: DigestSet }[];
+  subjectCount: number;
+  reason?: string;
+  ticket?: string;
+  author?: string;
+  preDetermined?: boolean;
+  /** Approvals only: what they approve. */
+  approves?: { envelopeDigest: string; decision: 'approve' | 'reject'; entry?: number };
+}
+
+/** A search result: the record, and for a change its approvals; for an approval, the change. */
+export interface SearchResult extends Omit<IndexedRecord, 'approves'> {
+  /** Changes: their approvals, each with whether it counts (approvals.ts). */
+  approvals?: ApprovalVerdict[];
+  /** Changes: whether the approvals make it approved. */
+  approved?: boolean;
+  /** Approvals: what they approve; `index` is the change's, when logged. */
+  approves?: IndexedRecord['approves'] & { index: number | null };
+}
+
+/** One page of results. */
+export interface SearchPage {
+  results: SearchResult[];
+  /** The cursor of the next page; absent on the last. */
+  next?: string;
+  /** The log size the index covered when answering. */
+  indexedSize: number;
+}
+
+/** What the index reads from the log's store. */
+export type IndexSource = Pick<LogStore, 'readEntries' | 'readCheckpoint'>;
+
+/** Options of RecordIndex.open. */
+export interface RecordIndexOptions {
+  kv: IndexKv;
+  store: IndexSource;
+  /** The log's committed size (entries [0, size) are readable). */
+  size: () => number;
+  /** The allowlist to attribute signers with; undefined: none (every signer null). */
+  submitters: () => SubmitterList | undefined;
+  /** Operational warnings. */
+  warn?: (line: string) => void;
+  /** Entries read and indexed per step (one batch each); default 1024. */
+  chunk?: number;
+}
+
+/** Bumped when the key layout or the summary changes: an older index is rebuilt. */
+const FORMAT = '1';
+const SEP = '\x00';
+const MAX_STORED_SUBJECTS = 16;
+/** Most keys one search looks at before answering a (possibly short) page with `next`. */
+const MAX_SCAN = 20_000;
+/** Most approvals listed per change. */
+const MAX_APPROVALS = 100;
+/** Most checkpoints probed to date one entry (a batch of the log is at most this large). */
+const MAX_PROBE = 8192;
+
+const pad = (i: number): string => i.toString().padStart(16, '0');
+const enc = (s: string): string => encodeURIComponent(s);
+const key = (prefix: string, ...parts: string[]): string => [prefix, ...parts.map(enc)].join(SEP);
+const indexOfKey = (k: string): number => Number(k.slice(k.lastIndexOf(SEP) + 1));
+const recordKey = (i: number): string => `r${SEP}${pad(i)}`;
+const digestKey = (hex: string): string => `d${SEP}${hex}`;
+const sha256Hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** An index of the records in one log (see the module comment). */
+export class RecordIndex {
+  private indexed: number;
+  private wanted: number;
+  private loop: Promise<void> | undefined;
+  private closed = false;
+  private poller: ReturnType<typeof setInterval> | undefined;
+  private lastWarning = '';
+  private dated: { lo: number; hi: number; ms: number } | undefined;
+  private counted = 0;
+
+  private constructor(
+    private readonly opts: RecordIndexOptions,
+    indexed: number
+  ) {
+    this.indexed = indexed;
+    this.wanted = indexed;
+  }
+
+  /**
+   * Opens the index over `opts.kv`. An index of another format, or ahead of the log, or
+   * made for another log (its marker's root differs from the log's checkpoint at that
+   * size), is cleared and will be rebuilt by the next catch-up. Does not catch up.
+   */
+  static async open(opts: RecordIndexOptions): Promise<RecordIndex> {
+    const { kv, store } = opts;
+    const [format, markerText] = await kv.getMany(['~format', '~indexed']);
+    let size = 0;
+    let valid = format === FORMAT;
+    if (valid && markerText !== undefined) {
+      const marker = JSON.parse(markerText) as { size: number; root?: string };
+      size = marker.size;
+      if (size > opts.size()) valid = false;
+      else if (marker.root !== undefined && size > 0) {
+        const cp = await store.readCheckpoint(size);
+        if (cp !== undefined && toBase64(cp.rootHash) !== marker.root) valid = false;
+      }
+    }
+    if (!valid && (format !== undefined || markerText !== undefined)) {
+      opts.warn?.('the record index does not match this log (or is of an older format): rebuilding it');
+    }
+    if (!valid) {
+      await kv.clear();
+      await kv.batch([{ type: 'put', key: '~format', value: FORMAT }]);
+      size = 0;
+    }
+    return new RecordIndex(opts, size);
+  }
+
+  /** Records indexed since open (or the last rebuild). */
+  get recordsIndexed(): number {
+    return this.counted;
+  }
+
+  /** The log size the index covers: entries [0, indexedSize) are indexed. */
+  get indexedSize(): number {
+    return this.indexed;
+  }
+
+  /**
+   * Indexes every entry up to the log's current size. Concurrent calls share the work.
+   * @throws the store's errors (the index stays at its last committed step).
+   */
+  async catchUp(): Promise<void> {
+    const target = this.opts.size();
+    while (this.indexed < target) {
+      if (this.closed) throw new LogError('CLOSED', 'the record index is closed');
+      this.wanted = Math.max(this.wanted, target);
+      this.loop ??= this.run().finally(() => {
+        this.loop = undefined;
+      });
+      await this.loop;
+    }
+  }
+
+  /**
+   * Resolves once entries [0, size) are indexed, catching up as needed.
+   * @throws LogError NOT_FOUND when the log is smaller than `size`; the store's errors.
+   */
+  async waitFor(size: number): Promise<void> {
+    if (this.indexed >= size) return;
+    if (this.opts.size() < size) {
+      throw new LogError('NOT_FOUND', `the log has fewer than ${size} entries`);
+    }
+    await this.catchUp();
+  }
+
+  /** Forgets everything and indexes the whole log again. */
+  async rebuild(): Promise<void> {
+    await this.loop?.catch(() => {});
+    await this.opts.kv.clear();
+    await this.opts.kv.batch([{ type: 'put', key: '~format', value: FORMAT }]);
+    this.indexed = 0;
+    this.wanted = 0;
+    this.dated = undefined;
+    this.counted = 0;
+    await this.catchUp();
+  }
+
+  /**
+   * Catches up every `ms` milliseconds when the log has grown (entries logged through
+   * /v1/entries); failures are reported through `warn`, once per distinct message.
+   */
+  startPolling(ms: number): void {
+    if (this.poller !== undefined) return;
+    this.poller = setInterval(() => {
+      if (this.closed || this.loop !== undefined || this.opts.size() <= this.indexed) return;
+      this.catchUp().then(
+        () => (this.lastWarning = ''),
+        (err: unknown) => this.warnOnce(`record index: cannot catch up: ${(err as Error).message}`)
+      );
+    }, ms);
+    this.poller.unref();
+  }
+
+  /** Stops polling, indexes what the log holds now (best effort), and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.poller !== undefined) clearInterval(this.poller);
+    this.poller = undefined;
+    try {
+      await this.catchUp();
+    } catch (err) {
+      this.warnOnce(`record index: not caught up at close: ${(err as Error).message}`);
+    }
+    this.closed = true;
+    await this.loop?.catch(() => {});
+    await this.opts.kv.close();
+  }
+
+  private warnOnce(line: string): void {
+    if (line === this.lastWarning) return;
+    this.lastWarning = line;
+    this.opts.warn?.(line);
+  }
+
+  private async run(): Promise<void> {
+    const chunk = this.opts.chunk ?? 1024;
+    while (this.indexed < this.wanted) {
+      const from = this.indexed;
+      const to = Math.min(this.wanted, from + chunk);
+      const entries = await this.opts.store.readEntries(from, to);
+      const ops: KvOp[] = [];
+      let records = 0;
+      for (let i = 0; i < entries.length; i++) {
+        const found = await this.summarize(from + i, entries[i]!, to);
+        if (found === undefined) continue;
+        ops.push(...keysOf(found.rec, found.subjects));
+        records++;
+      }
+      const cp = await this.opts.store.readCheckpoint(to);
+      const marker = { size: to, ...(cp === undefined ? {} : { root: toBase64(cp.rootHash) }) };
+      ops.push({ type: 'put', key: '~indexed', value: JSON.stringify(marker) });
+      await this.opts.kv.batch(ops);
+      this.indexed = to;
+      this.counted += records;
+    }
+  }
+
+  /** The summary of entry `index`, or undefined when it is not a record. */
+  private async summarize(
+    index: number,
+    entry: Uint8Array,
+    limit: number
+  ): Promise<{ rec: IndexedRecord; subjects: readonly Subject[] } | undefined> {
+    let parsed: ParsedRecord;
+    try {
+      parsed = parseRecord(entry);
+    } catch (err) {
+      if (!isLogError(err)) {
+        this.warnOnce(`record index: entry ${index} skipped: ${(err as Error).message}`);
+      }
+      return undefined;
+    }
+    const { signer, why } = attributeSigner(
+      parsed.envelope,
+      this.opts.submitters(),
+      parsed.predicate?.changeType ?? null
+    );
+    const time = new Date(await this.integrationTime(index, limit)).toISOString();
+    const rec = summary(index, parsed, signer, why, time);
+    return { rec, subjects: parsed.statement.subject };
+  }
+
+  /** The timestamp of the first checkpoint including entry `index` (see the module comment). */
+  private async integrationTime(index: number, limit: number): Promise<number> {
+    const d = this.dated;
+    if (d !== undefined && index >= d.lo && index < d.hi) return d.ms;
+    for (let size = index + 1; size <= limit && size <= index + MAX_PROBE; size++) {
+      const cp = await this.opts.store.readCheckpoint(size);
+      if (cp !== undefined) {
+        this.dated = { lo: index, hi: size, ms: cp.timestamp };
+        return cp.timestamp;
+      }
+    }
+    // A checkpoint beyond the probe (or the chunk): the latest one the log published.
+    const cp = await this.opts.store.readCheckpoint(this.opts.size());
+    return cp?.timestamp ?? Date.now();
+  }
+
+  /** The record at `index`, presented as in search results; undefined when none is indexed. */
+  async record(index: number): Promise<SearchResult | undefined> {
+    const text = await this.opts.kv.get(recordKey(index));
+    return text === undefined ? undefined : this.present(JSON.parse(text) as IndexedRecord);
+  }
+
+  /**
+   * One page of a search. The most selective parameter picks the key range scanned (a
+   * subject, model and environment, a model, a signer, an environment, a change type, a
+   * predicate type, a time range, else every record); the others filter. Results are in
+   * log order (`order=desc`: newest first); a time-range-only search runs in time order,
+   * which is log order unless the log's clock went backwards. At most MAX_SCAN keys are
+   * looked at per page: a page may come back short, with `next`, and the client pages on.
+   * @throws LogError MALFORMED for a cursor that is not from this query.
+   */
+  async search(q: SearchQuery): Promise<SearchPage> {
+    const indexedSize = this.indexed;
+    const prefix = driverPrefix(q);
+    const bounds = timeBounds(q, prefix);
+    let lower = { key: bounds.since ?? prefix, inclusive: true };
+    let upper = bounds.until ?? prefix.slice(0, -1) + '\x01';
+    if (q.cursor !== undefined) {
+      const after = Buffer.from(q.cursor, 'base64url').toString('latin1');
+      if (!after.startsWith(prefix) || after.length > prefix.length + 64) {
+        throw new LogError('MALFORMED', 'cursor is not from this search (pass the same parameters)');
+      }
+      if (q.order === 'asc' && after >= lower.key) lower = { key: after, inclusive: false };
+      if (q.order === 'desc' && after < upper) upper = after;
+    }
+    const range = {
+      ...(lower.inclusive ? { gte: lower.key } : { gt: lower.key }),
+      lt: upper,
+      reverse: q.order === 'desc',
+    };
+    const results: SearchResult[] = [];
+    let scanned = 0;
+    let exhausted = false;
+    let unexamined = false;
+    let last: string | undefined;
+    const it = this.opts.kv.entries(range)[Symbol.asyncIterator]();
+    try {
+      while (results.length < q.limit && scanned < MAX_SCAN && !exhausted) {
+        const chunk: string[] = [];
+        while (chunk.length < 256 && scanned < MAX_SCAN) {
+          const n = await it.next();
+          if (n.done === true) {
+            exhausted = true;
+            break;
+          }
+          chunk.push(n.value[0]);
+          scanned++;
+        }
+        const texts = await this.opts.kv.getMany(chunk.map((k) => recordKey(indexOfKey(k))));
+        for (let j = 0; j < chunk.length; j++) {
+          if (results.length >= q.limit) {
+            unexamined = true;
+            break;
+          }
+          last = chunk[j];
+          const text = texts[j];
+          if (text === undefined) continue;
+          const rec = JSON.parse(text) as IndexedRecord;
+          if (matches(rec, q)) results.push(await this.present(rec));
+        }
+      }
+    } finally {
+      await it.return?.();
+    }
+    const page: SearchPage = { results, indexedSize };
+    if ((!exhausted || unexamined) && last !== undefined) {
+      page.next = Buffer.from(last, 'latin1').toString('base64url');
+    }
+    return page;
+  }
+
+  private async present(rec: IndexedRecord): Promise<SearchResult> {
+    const { kv } = this.opts;
+    if (rec.approves !== undefined) {
+      const at = await kv.get(digestKey(rec.approves.envelopeDigest));
+      return { ...rec, approves: { ...rec.approves, index: at === undefined ? null : Number(at) } };
+    }
+    const prefix = key('a', rec.envelopeDigest) + SEP;
+    const keys: string[] = [];
+    for await (const [k] of kv.entries({ gte: prefix, lt: prefix.slice(0, -1) + '\x01', limit: MAX_APPROVALS })) {
+      keys.push(recordKey(indexOfKey(k)));
+    }
+    const texts = await kv.getMany(keys);
+    const views = texts
+      .filter((t): t is string => t !== undefined)
+      .map((t) => JSON.parse(t) as IndexedRecord)
+      .filter((a) => a.approves !== undefined)
+      .map((a) => ({
+        index: a.index,
+        envelopeDigest: a.envelopeDigest,
+        signer: a.signer,
+        decision: a.approves!.decision,
+        time: a.time,
+        ...(a.reason === undefined ? {} : { reason: a.reason }),
+      }));
+    const outcome = evaluateApprovals(
+      { index: rec.index, signer: rec.signer, author: rec.author, env: rec.env },
+      views
+    );
+    const { approves: _none, ...change } = rec;
+    return { ...change, approvals: outcome.approvals, approved: outcome.approved };
+  }
+}
+
+/** The key range a search scans (see RecordIndex.search), as its prefix. */
+function driverPrefix(q: SearchQuery): string {
+  if (q.subject !== undefined) return key('s', q.subject) + SEP;
+  if (q.model !== undefined && q.env !== undefined) return key('M', q.model, q.env) + SEP;
+  if (q.model !== undefined) return key('m', q.model) + SEP;
+  if (q.signer !== undefined) return key('g', q.signer) + SEP;
+  if (q.env !== undefined) return key('e', q.env) + SEP;
+  if (q.changeTypes?.length === 1) return key('c', q.changeTypes[0]!) + SEP;
+  if (q.predicateType !== undefined) return key('p', q.predicateType) + SEP;
+  if (q.since !== undefined || q.until !== undefined) return `t${SEP}`;
+  return `r${SEP}`;
+}
+
+/** On the time index, the key bounds of since/until; elsewhere, none (they filter). */
+function timeBounds(q: SearchQuery, prefix: string): { since?: string; until?: string } {
+  if (prefix !== `t${SEP}`) return {};
+  const t = (ms: number): string => `t${SEP}${Math.max(0, ms).toString().padStart(15, '0')}${SEP}`;
+  return {
+    ...(q.since === undefined ? {} : { since: t(q.since) }),
+    ...(q.until === undefined ? {} : { until: t(q.until + 1) }),
+  };
+}
+
+function matches(r: IndexedRecord, q: SearchQuery): boolean {
+  if (q.model !== undefined && r.model !== q.model) return false;
+  if (q.env !== undefined && r.env !== q.env) return false;
+  if (q.changeTypes !== undefined && (r.changeType === null || !q.changeTypes.includes(r.changeType)))
+    return false;
+  if (q.predicateType !== undefined && r.predicateType !== q.predicateType) return false;
+  if (q.signer !== undefined && r.signer?.name !== q.signer && r.signer?.keyid !== q.signer)
+    return false;
+  const ms = Date.parse(r.time);
+  if (q.since !== undefined && ms < q.since) return false;
+  if (q.until !== undefined && ms > q.until) return false;
+  // subject: the driver range already holds only records with that subject digest.
+  return true;
+}
+
+function summary(
+  index: number,
+  parsed: ParsedRecord,
+  signer: SignerInfo | null,
+  unattributed: string | undefined,
+  time: string
+): IndexedRecord {
+  const p = parsed.predicate;
+  const subjects = parsed.statement.subject;
+  const rec: IndexedRecord = {
+    index,
+    predicateType: parsed.statement.predicateType,
+    changeType: p?.changeType ?? null,
+    model: p?.model?.id ?? null,
+    env: p?.environment ?? null,
+    signer,
+    time,
+    envelopeDigest: parsed.envelopeDigest,
+    payloadDigest: sha256Hex(parsed.envelope.payload),
+    subjects: subjects.slice(0, MAX_STORED_SUBJECTS).map(storedSubject),
+    subjectCount: subjects.length,
+  };
+  if (unattributed !== undefined) rec.unattributed = unattributed;
+  if (p === undefined) return rec;
+  if (p.model?.version !== undefined) rec.modelVersion = p.model.version;
+  if (p.model?.digest !== undefined) rec.modelDigest = p.model.digest;
+  if (p.config !== undefined) rec.configDigest = p.config.digest;
+  if (p.createdAt !== undefined) rec.createdAt = p.createdAt;
+  if (p.reason !== undefined) rec.reason = p.reason;
+  if (p.ticket !== undefined) rec.ticket = p.ticket;
+  if (p.author !== undefined) rec.author = p.author;
+  if (p.preDetermined !== undefined) rec.preDetermined = p.preDetermined;
+  if (p.approves !== undefined && p.approves.digest.sha256 !== undefined) {
+    rec.approves = {
+      envelopeDigest: p.approves.digest.sha256,
+      decision: p.approves.decision,
+      ...(p.approves.entry === undefined ? {} : { entry: p.approves.entry }),
+    };
+  }
+  return rec;
+}
+
+function storedSubject(s: Subject): { name?: string; digest: DigestSet } {
+  return s.name === undefined ? { digest: s.digest } : { name: s.name, digest: s.digest };
+}
+
+/** Every key of a record (see the module comment's table). */
+function keysOf(r: IndexedRecord, subjects: readonly Subject[]): KvOp[] {
+  const i = pad(r.index);
+  const put = (k: string, value = ''): KvOp => ({ type: 'put', key: k, value });
+  const ops: KvOp[] = [
+    put(recordKey(r.index), JSON.stringify(r)),
+    put(digestKey(r.envelopeDigest), String(r.index)),
+    put(`t${SEP}${Date.parse(r.time).toString().padStart(15, '0')}${SEP}${i}`),
+    put(key('p', r.predicateType, i)),
+  ];
+  const digests = new Set<string>();
+  for (const s of subjects) for (const [alg, v] of Object.entries(s.digest)) digests.add(`${alg}:${v}`);
+  for (const d of digests) ops.push(put(key('s', d, i)));
+  if (r.model !== null) ops.push(put(key('m', r.model, i)));
+  if (r.env !== null) ops.push(put(key('e', r.env, i)));
+  if (r.model !== null && r.env !== null) ops.push(put(key('M', r.model, r.env, i)));
+  if (r.changeType !== null) ops.push(put(key('c', r.changeType, i)));
+  if (r.signer !== null) {
+    for (const id of new Set([r.signer.name, r.signer.keyid])) ops.push(put(key('g', id, i)));
+  }
+  if (r.approves !== undefined) ops.push(put(key('a', r.approves.envelopeDigest, i)));
+  return ops;
+}
