@@ -205,7 +205,7 @@ try {
   const s = await server(args, /serving on (http:\/\/127\.0\.0\.1:\d+)/);
   try {
     const amount = 64 * (P.witnessSteps - 10);
-    const argv = [join(peers, 'load.mjs'), '--url', s.url, '--kind', 'witness', '--bodies', bodies, '--amount', String(amount), '--duration', String(P.readSeconds)];
+    const argv = [bench('witness-load'), '--url', s.url, '--bodies', bodies, '--amount', String(amount), '--duration', String(P.readSeconds)];
     witness = await runJson<Load>(argv, (P.readSeconds + 60) * 1000);
   } finally {
     await stopServer(s.child);

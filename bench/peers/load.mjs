@@ -6,12 +6,9 @@
 //   inclusion GET /v1/proof/inclusion?index=<random below --size>&size=<--size>;
 //   tile      GET /tile/0/<random full tile below --size/256>;
 //   bundle    GET /tile/entries/<random full bundle below --size/256>;
-//   witness   POST /add-checkpoint: connection i takes origin i of --bodies (a JSON file of
-//             per-origin request bodies, in order) and sends them one after another.
 // Prints one JSON line: {requests, ok, non2xx, errors, timeouts, seconds, rps, okPerSecond,
 // p50, p90, p99, max} (latencies in ms).
 import autocannon from 'autocannon';
-import { readFileSync } from 'node:fs';
 import { makeEntry, flags, num, formatTileIndex } from '../../dist-bench/bench/common.js';
 
 const f = flags(process.argv.slice(2));
@@ -33,18 +30,6 @@ if (kind === 'post') {
   const tiles = Math.floor(size / 256);
   const prefix = kind === 'tile' ? '/tile/0/' : '/tile/entries/';
   requests = [{ method: 'GET', setupRequest: (req) => ({ ...req, path: prefix + formatTileIndex(Math.floor(Math.random() * tiles)) }) }];
-} else if (kind === 'witness') {
-  const bodies = JSON.parse(readFileSync(f.get('bodies'), 'utf8'));
-  let nextOrigin = 0;
-  const steps = bodies[0].length;
-  requests = Array.from({ length: steps }, (_, k) => ({
-    method: 'POST',
-    path: '/add-checkpoint',
-    setupRequest: (req, context) => {
-      if (context.origin === undefined) context.origin = nextOrigin++ % bodies.length;
-      return { ...req, body: bodies[context.origin][k] };
-    },
-  }));
 } else {
   throw new Error(`unknown --kind ${kind}`);
 }

@@ -21,7 +21,7 @@ import { Monitor } from '../monitor/monitor.js';
 import type { ProgressSink } from '../monitor/options.js';
 import { ProgressBar } from '../monitor/progress.js';
 import { FileStateStore } from '../monitor/state.js';
-import { useNodeSha256 } from '../server/node-crypto.js';
+import { useNodeCrypto } from '../server/node-crypto.js';
 
 /** The synopsis of `candor monitor`. */
 export const MONITOR_SYNOPSIS =
@@ -141,7 +141,7 @@ async function follow(args: string[], io: MonitorIo): Promise<number> {
   }
   const url = values.url;
   if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) throw new Usage(`--url must be an http(s) URL`);
-  useNodeSha256();
+  useNodeCrypto();
   const store = await FileStateStore.open(values.state);
   const stop = new AbortController();
   const removeHandlers = io.onSignal(() => stop.abort());

@@ -35,6 +35,82 @@ export const ED25519_SIGNATURE_SIZE = 64;
 
 const VERIFY_OPTIONS = { zip215: false } as const;
 
+/**
+ * A faster Ed25519 implementation a server process can plug in (node:crypto, on OpenSSL).
+ * `sign` must be RFC 8032 (deterministic, byte-identical to noble's); `verify` gets inputs
+ * of the right lengths only and must not throw.
+ */
+export interface Ed25519Backend {
+  sign(seed: Uint8Array, msg: Uint8Array): Uint8Array;
+  verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8Array): boolean;
+}
+
+let backend: Ed25519Backend | undefined;
+
+// RFC 8032 §7.1, TEST 2: a one-byte message (0x72).
+const RFC8032_SEED = '4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb';
+const RFC8032_SIG =
+  '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da' +
+  '085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00';
+
+/**
+ * Replaces the Ed25519 implementation behind ed25519Sign and ed25519Verify in this process,
+ * for example with node:crypto on a server. Call it once at start-up. The public-key checks
+ * noble makes in strict mode (canonical encoding, not of small order) still run here, once
+ * per key, before a backend is asked to verify, so a backend can only be as strict or
+ * stricter than the default.
+ * @throws TypeError when the backend does not reproduce RFC 8032's test vector 2.
+ */
+export function useEd25519(impl: Ed25519Backend): void {
+  const seed = hexBytes(RFC8032_SEED);
+  const msg = Uint8Array.of(0x72);
+  const sig = impl.sign(seed, msg);
+  const pub = ed.getPublicKey(seed);
+  const flipped = hexBytes(RFC8032_SIG);
+  flipped[0]! ^= 1;
+  if (
+    toHexString(sig) !== RFC8032_SIG ||
+    !impl.verify(pub, msg, sig) ||
+    impl.verify(pub, msg, flipped) ||
+    impl.verify(pub, Uint8Array.of(0x73), sig)
+  ) {
+    throw new TypeError('useEd25519: the backend does not implement RFC 8032 Ed25519');
+  }
+  backend = impl;
+}
+
+// Public keys already checked for what strict verification requires (see useEd25519);
+// a bounded memo, since a process verifies few distinct keys (a log's, its witnesses').
+const goodKeys = new Map<string, boolean>();
+const GOOD_KEYS_MAX = 4096;
+
+function strictKeyOk(publicKey: Uint8Array): boolean {
+  const id = toHexString(publicKey);
+  let ok = goodKeys.get(id);
+  if (ok === undefined) {
+    try {
+      ok = !ed.Point.fromBytes(publicKey, false).isSmallOrder();
+    } catch {
+      ok = false;
+    }
+    if (goodKeys.size >= GOOD_KEYS_MAX) goodKeys.clear();
+    goodKeys.set(id, ok);
+  }
+  return ok;
+}
+
+function hexBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function toHexString(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
+
 function checkSeed(seed: Uint8Array): void {
   if (!(seed instanceof Uint8Array) || seed.length !== ED25519_SEED_SIZE) {
     // Never echo the seed itself into an error message.
@@ -58,7 +134,7 @@ export function ed25519PublicKey(seed: Uint8Array): Uint8Array {
  */
 export function ed25519Sign(seed: Uint8Array, msg: Uint8Array): Uint8Array {
   checkSeed(seed);
-  return ed.sign(msg, seed);
+  return backend === undefined ? ed.sign(msg, seed) : backend.sign(seed, msg);
 }
 
 /**
@@ -72,6 +148,7 @@ export function ed25519Verify(publicKey: Uint8Array, msg: Uint8Array, sig: Uint8
   if (!(sig instanceof Uint8Array) || sig.length !== ED25519_SIGNATURE_SIZE) return false;
   if (!(msg instanceof Uint8Array)) return false;
   try {
+    if (backend !== undefined) return strictKeyOk(publicKey) && backend.verify(publicKey, msg, sig);
     return ed.verify(sig, msg, publicKey, VERIFY_OPTIONS);
   } catch {
     return false;

@@ -12,7 +12,6 @@
  *   GET  /healthz                   {"ok": true}
  */
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { equalBytes, utf8 } from '../util/bytes.js';
 import { LogError } from '../util/errors.js';
@@ -20,6 +19,7 @@ import { errorBody, handleWitnessError, WitnessError } from './errors.js';
 import type { Gossip } from './gossip.js';
 import { MAX_REQUEST_BODY } from './request.js';
 import type { Witness } from './witness.js';
+import { sizedBodyLimit } from '../server/body-limit.js';
 
 /** What the witness app needs. */
 export interface WitnessAppDeps {
@@ -37,11 +37,8 @@ export function createWitnessApp(deps: WitnessAppDeps): Hono {
   const app = new Hono();
   app.onError(handleWitnessError);
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no such resource: ${c.req.path}`), 404));
-  const limit = bodyLimit({
-    maxSize: MAX_REQUEST_BODY,
-    onError: () => {
-      throw new LogError('TOO_LARGE', `the body must be at most ${MAX_REQUEST_BODY} bytes`);
-    },
+  const limit = sizedBodyLimit(MAX_REQUEST_BODY, () => {
+    throw new LogError('TOO_LARGE', `the body must be at most ${MAX_REQUEST_BODY} bytes`);
   });
 
   app.post('/add-checkpoint', limit, async (c) => {

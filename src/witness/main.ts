@@ -20,6 +20,7 @@ import { Gossip } from './gossip.js';
 import { Puller } from './pull.js';
 import { Witness } from './witness.js';
 import { WitnessStore } from './witness-store.js';
+import { useNodeCrypto } from '../server/node-crypto.js';
 
 /** Everything a witness is configured with. Only dataDir, name and logs are required. */
 export interface WitnessConfig {
@@ -88,6 +89,7 @@ export async function openWitness(config: WitnessConfig): Promise<OpenWitness> {
   const warn = config.warn ?? ((line: string) => console.error(line));
   const now = config.now ?? Date.now;
   const fetchFn: FetchFn = config.fetch ?? ((url, init) => fetch(url, init));
+  useNodeCrypto(); // the same signatures and verdicts as the isomorphic defaults, several times faster
   validateKeyName(config.name);
   const logs = buildLogs(config.logs);
   if (logs.size === 0) throw new LogError('MALFORMED', 'a witness needs at least one log');

@@ -8,7 +8,8 @@
  *   x  <origin>                          present while the origin is halted (an alert id)
  *   m  meta                              the witness's name and verifier key
  *
- * Every change is one `db.batch(..., { sync: true })`: resolved ⇒ durable. States, halts
+ * Every change is written with `db.batch(..., { sync: true })`, concurrent changes sharing
+ * one batch (group commit, see write): resolved ⇒ durable. States, halts
  * and alerts are also held in memory (read at open); memory moves only after the batch
  * resolved, so nothing is ever reported that a crash could take back.
  *
@@ -81,6 +82,9 @@ export class WitnessStore {
   private readonly alertList = new Map<string, Alert>();
   private readonly halted = new Map<string, string>();
   private readonly inFlight = new Set<string>();
+  /** Writes waiting for the batch in progress to finish (see write). */
+  private queued: { ops: Op[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private writing = false;
 
   /** Does no I/O; call open(). */
   constructor(dir: string, options: { historyMax?: number } = {}) {
@@ -248,11 +252,35 @@ export class WitnessStore {
     return cleared.length;
   }
 
-  private async write(ops: Op[]): Promise<void> {
+  /**
+   * Writes `ops` durably, in one fsynced batch shared with every other write that queued
+   * while the previous batch was being written (group commit): under load, many origins'
+   * states cost one fsync, and each caller still resolves only once its own ops are
+   * durable. Writes land in the order they were queued. If a shared batch fails, every
+   * caller in it gets the error and nothing of it is applied in memory.
+   */
+  private write(ops: Op[]): Promise<void> {
     const db = this.db;
-    if (db === undefined) throw new LogError('CLOSED', `witness store ${this.dir} is not open`);
-    // A root batch across sublevels, because sublevel options have no typed `sync`.
-    await db.batch(ops, { sync: true });
+    if (db === undefined) return Promise.reject(new LogError('CLOSED', `witness store ${this.dir} is not open`));
+    return new Promise<void>((resolve, reject) => {
+      this.queued.push({ ops, resolve, reject });
+      if (!this.writing) void this.flushWrites(db);
+    });
+  }
+
+  private async flushWrites(db: Level<string, Bytes>): Promise<void> {
+    this.writing = true;
+    while (this.queued.length > 0) {
+      const group = this.queued.splice(0, this.queued.length);
+      try {
+        // A root batch across sublevels, because sublevel options have no typed `sync`.
+        await db.batch(group.flatMap((w) => w.ops), { sync: true });
+        for (const w of group) w.resolve();
+      } catch (err) {
+        for (const w of group) w.reject(err);
+      }
+    }
+    this.writing = false;
   }
 
   private use(): Subs {

@@ -177,3 +177,55 @@ describe('witness state', () => {
     expect(w.witness.alerts()).toHaveLength(1);
   });
 });
+
+describe('witness store group commit', () => {
+  const state = (size: number) => ({ size, rootHash: new Uint8Array(32).fill(size), note: `note ${size}\n`, updated: 1 });
+
+  it('commits concurrent updates of many origins, each durable when it resolves', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const store = new WitnessStore(join(dir, 'db'));
+      await store.open();
+      const origins = Array.from({ length: 40 }, (_, i) => `log${i}.example`);
+      // Every origin moves 0 → 1 → 2 → 3, all origins at once: the writes share batches.
+      for (let size = 1; size <= 3; size++) {
+        await Promise.all(origins.map((o) => store.commit(o, size === 1 ? undefined : size - 1, state(size))));
+      }
+      await store.close();
+      const again = new WitnessStore(join(dir, 'db'));
+      await again.open();
+      for (const o of origins) {
+        expect(again.state(o)?.size).toBe(3);
+        expect((await again.history(o, 2))?.note).toBe('note 2\n');
+      }
+      await again.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a failed shared batch fails every commit in it and changes nothing in memory', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const store = new WitnessStore(join(dir, 'db'));
+      await store.open();
+      // The first write goes out at once; the next two queue behind it and share one batch,
+      // which fails because the store closes meanwhile.
+      const first = store.commit('a.example', undefined, state(1));
+      const queued = [store.commit('b.example', undefined, state(1)), store.commit('c.example', undefined, state(1))];
+      const closing = store.close();
+      const results = await Promise.allSettled([first, ...queued]);
+      await closing;
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+      expect(store.state('a.example')?.size).toBe(1);
+      expect(store.state('b.example')).toBeUndefined();
+      expect(store.state('c.example')).toBeUndefined();
+      const again = new WitnessStore(join(dir, 'db'));
+      await again.open();
+      expect([again.state('a.example')?.size, again.state('b.example'), again.state('c.example')]).toEqual([1, undefined, undefined]);
+      await again.close();
+    } finally {
+      await cleanup();
+    }
+  });
+});
