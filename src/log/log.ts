@@ -19,6 +19,9 @@ import { Sequencer } from './sequencer.js';
 import { TileCache } from './tile-cache.js';
 import { Metrics } from './metrics.js';
 import { LeafFilter } from './leaf-filter.js';
+import { base64Into, base64Length } from '../util/bytes.js';
+import { largestPowerOfTwoBelow } from '../util/integers.js';
+import { HASH_SIZE } from '../merkle/hash.js';
 
 /** Largest entry the tlog-tiles bundle format can carry (uint16 length prefix). */
 export const MAX_ENTRY_SIZE = 65535;
@@ -72,6 +75,9 @@ export class Log {
   /** Base64 hashes of leaf ranges [lo, hi), by lo then hi (see inclusionProofBase64). */
   private rangeMemo = new Map<number, Map<number, string>>();
   private rangeMemoSize = 0;
+  /** Hashes of leaf ranges [lo, hi) that are not one subtree, by lo then hi (rangeHash). */
+  private foldMemo = new Map<number, Map<number, Uint8Array>>();
+  private foldMemoSize = 0;
 
   private constructor(
     opts: LogOptions,
@@ -224,7 +230,7 @@ export class Log {
       const shared = hi - lo > TILE_WIDTH;
       let b64 = shared ? this.rangeMemo.get(lo)?.get(hi) : undefined;
       if (b64 === undefined) {
-        const h = this.reader.rangeHashCached(lo, hi);
+        const h = this.rangeHash(lo, hi);
         if (h === undefined) return (await this.inclusionProof(index, size)).map(base64);
         b64 = base64(h);
         if (shared) this.remember(lo, hi, b64);
@@ -232,6 +238,76 @@ export class Log {
       out[i] = b64;
     }
     return out;
+  }
+
+  /**
+   * The inclusion proof answer of the HTTP API, `{"index":I,"size":N,"hashes":[...]}`, as
+   * UTF-8 bytes: byte for byte what JSON.stringify gives for that object, assembled
+   * straight from the cached tiles' memory (the proof API's hot path).
+   * @throws LogError MALFORMED / NOT_FOUND for out-of-range arguments.
+   */
+  async inclusionProofJson(index: number, size: number): Promise<Uint8Array> {
+    this.checkSize(size, 1);
+    if (index >= size) {
+      throw new LogError('MALFORMED', `index ${index} is not below tree size ${size}`);
+    }
+    // The ranges of inclusionPlan, walked top-down without building it, filled in bottom-up.
+    let hashes: Uint8Array[] = [];
+    let lo = 0;
+    let hi = size;
+    while (hi - lo > 1) {
+      const mid = lo + largestPowerOfTwoBelow(hi - lo);
+      const h = index < mid ? this.rangeHash(mid, hi) : this.rangeHash(lo, mid);
+      if (h === undefined) break; // a tile is not cached
+      hashes.push(h);
+      if (index < mid) hi = mid;
+      else lo = mid;
+    }
+    if (hi - lo > 1) hashes = await this.inclusionProof(index, size);
+    else hashes.reverse();
+    const head = `{"index":${index},"size":${size},"hashes":[`;
+    const b64 = base64Length(HASH_SIZE);
+    const out = new Uint8Array(head.length + hashes.length * (b64 + 3) + 2);
+    let at = asciiInto(head, out, 0);
+    for (let i = 0; i < hashes.length; i++) {
+      if (i > 0) out[at++] = 0x2c; // ,
+      out[at++] = 0x22; // "
+      at = base64Into(hashes[i]!, out, at);
+      out[at++] = 0x22;
+    }
+    out[at++] = 0x5d; // ]
+    out[at++] = 0x7d; // }
+    return out.subarray(0, at);
+  }
+
+  /**
+   * The hash of leaf range [lo, hi) of the committed tree from cached tiles, or undefined
+   * when a tile it needs is not cached. A complete subtree is a view into its tile (do not
+   * mutate); any other range is folded from its subtrees.
+   */
+  private rangeHash(lo: number, hi: number): Uint8Array | undefined {
+    const width = hi - lo;
+    if (width < 2 ** 31) {
+      const level = 31 - Math.clz32(width);
+      if (2 ** level === width && lo % width === 0) return this.reader.subtreeViewCached(level, lo);
+    }
+    // Not one subtree: a range at the right edge of the tree, folded from several. Every
+    // proof in the tree of that size shares these, so they are remembered.
+    const byHi = this.foldMemo.get(lo);
+    let h = byHi?.get(hi);
+    if (h === undefined) {
+      h = this.reader.rangeHashCached(lo, hi);
+      if (h === undefined) return undefined;
+      if (this.foldMemoSize >= RANGE_MEMO_MAX) {
+        this.foldMemo = new Map();
+        this.foldMemoSize = 0;
+      }
+      let m = this.foldMemo.get(lo);
+      if (m === undefined) this.foldMemo.set(lo, (m = new Map()));
+      m.set(hi, h);
+      this.foldMemoSize++;
+    }
+    return h;
   }
 
   private remember(lo: number, hi: number, b64: string): void {
@@ -337,6 +413,12 @@ const RANGE_MEMO_MAX = 65536;
 /** Standard base64 of a hash (the server's Buffer codec; the same text as util toBase64). */
 function base64(h: Uint8Array): string {
   return Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('base64');
+}
+
+/** Writes ASCII `text` into `out` at `at`; returns the offset after it. */
+function asciiInto(text: string, out: Uint8Array, at: number): number {
+  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
+  return at;
 }
 
 function checkEntrySize(entry: Uint8Array): void {

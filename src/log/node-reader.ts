@@ -5,7 +5,7 @@
  */
 import type { NodeId } from '../merkle/tree.js';
 import { foldRange, proveInclusion, rangeNodes } from '../merkle/tree.js';
-import { tileForNode } from '../merkle/tiles.js';
+import { TILE_HEIGHT, tileForNode } from '../merkle/tiles.js';
 import type { TileCache } from './tile-cache.js';
 
 /** Thrown inside inclusionProofCached when a tile is not in the cache (never escapes). */
@@ -37,6 +37,22 @@ export class TileNodeReader {
       if (err === NOT_CACHED) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * The hash of the complete subtree of 2^level leaves starting at leaf `lo` (a multiple of
+   * 2^level), as a view into a cached tile (not a copy: do not mutate), or undefined when
+   * that tile is not cached. The subtree must be complete in the committed tree.
+   */
+  subtreeViewCached(level: number, lo: number): Uint8Array | undefined {
+    const subLevel = level % TILE_HEIGHT;
+    const tileLevel = (level - subLevel) / TILE_HEIGHT;
+    const span = 2 ** level; // leaves under the node
+    const tileSpan = 2 ** (level - subLevel + TILE_HEIGHT); // leaves under its tile
+    const tileIndex = Math.floor(lo / tileSpan);
+    const subIndex = (lo - tileIndex * tileSpan) / span;
+    const tile = this.cache.cached(tileLevel, tileIndex, (subIndex + 1) * 2 ** subLevel);
+    return tile?.nodeView(subLevel, subIndex);
   }
 
   /**

@@ -260,6 +260,17 @@ export class ExpandedTile {
   }
 
   /**
+   * node() without the copy: a view of the tile's own memory, valid as long as the tile.
+   * The caller must not mutate it. Same precondition, checked.
+   */
+  nodeView(subLevel: number, subIndex: number): Uint8Array {
+    if (!(subLevel >= 0 && subLevel <= TILE_HEIGHT && subIndex >= 0 && (subIndex + 1) * 2 ** subLevel <= this.w)) {
+      invariant(false, `node ${subLevel}/${subIndex} is not complete in a tile of width ${this.w}`);
+    }
+    return this.hashAt(subLevel, subIndex);
+  }
+
+  /**
    * Grows the tile to `newData`, a wider (or equal) version of the same tile, keeping every
    * interior node computed so far.
    * @throws LogError MALFORMED when `newData` is not tile data, is narrower, or does not

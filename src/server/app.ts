@@ -53,7 +53,8 @@ export interface Receipt {
   inclusionProof: string[];
 }
 
-const IMMUTABLE = 'public, max-age=604800, immutable';
+/** Cache-Control of tiles and entries, which never change (c2sp.org/tlog-tiles). */
+export const IMMUTABLE = 'public, max-age=604800, immutable';
 
 /** How long a submission waits: `sequenced` (the default), or `witnessed`. */
 type WaitFor = 'sequenced' | 'witnessed';
@@ -209,7 +210,7 @@ export function createApp(deps: AppDeps): Hono {
 }
 
 /** A receipt against the entry's own checkpoint, or against `cp` when given. */
-async function receipt(log: Log, r: AddResult, cp?: WitnessedCheckpoint): Promise<Receipt> {
+export async function receipt(log: Log, r: AddResult, cp?: WitnessedCheckpoint): Promise<Receipt> {
   const { size, note } = cp ?? r.checkpoint;
   return {
     index: r.index,

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { LevelStore } from '../storage/level-store.js';
 import { Log } from '../log/log.js';
 import { parseSignerKey, formatVerifierKey } from '../note/keys.js';
@@ -16,6 +17,7 @@ import { LogError } from '../util/errors.js';
 import { Witnessing } from '../log/witnessing.js';
 import type { FetchFn, WitnessConfig } from '../log/witness-protocol.js';
 import { createApp } from './app.js';
+import { fastLane } from './fast-lane.js';
 import { createKeyFile, readKeyFile } from './keyfile.js';
 import { nodeEd25519Signer, useNodeCrypto } from './node-crypto.js';
 import { startRecords } from './records.js';
@@ -122,9 +124,11 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
       },
       { log, store, app, dataDir: config.dataDir }
     );
-    let server: ServerType;
+    let server: Server;
     try {
-      server = await listen(app.fetch, config.host, config.port);
+      // The busiest requests skip Hono (fast-lane.ts); the app answers everything else.
+      const listener = fastLane({ log, witnessing }, getRequestListener(app.fetch));
+      server = await listen(listener, config.host, config.port);
     } catch (err) {
       await records.close();
       throw err;
@@ -153,9 +157,8 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
           // Every request has been answered; keep-alive connections (a witness polling
           // /checkpoint, say) must not hold the shutdown open. Idle ones close now, busy
           // ones after a short grace.
-          const http = server as import('node:http').Server;
-          http.closeIdleConnections();
-          const grace = setTimeout(() => http.closeAllConnections(), 2000);
+          server.closeIdleConnections();
+          const grace = setTimeout(() => server.closeAllConnections(), 2000);
           await stopped;
           clearTimeout(grace);
           await records.close(); // indexes what the log holds, before the store closes
@@ -181,14 +184,11 @@ async function loadSignerKey(
   return pair.signerKey;
 }
 
-function listen(
-  fetch: (req: Request) => Response | Promise<Response>,
-  host: string,
-  port: number
-): Promise<ServerType> {
+function listen(listener: RequestListener, host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname: host, port }, () => resolve(server));
+    const server = createServer(listener);
     server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
   });
 }
 

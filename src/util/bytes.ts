@@ -77,6 +77,39 @@ export function fromBase64(text: string, length?: number, what = 'base64 value')
   return bytes;
 }
 
+const B64_CODES = Uint8Array.from(B64_ALPHABET, (c) => c.charCodeAt(0));
+
+/** Characters of the standard padded base64 of `n` bytes. */
+export function base64Length(n: number): number {
+  return Math.ceil(n / 3) * 4;
+}
+
+/**
+ * Writes the standard padded base64 of `bytes` as ASCII into `out` at `at` (which must have
+ * room for base64Length(bytes.length) bytes); returns the offset after it. The same text
+ * as toBase64, without an intermediate string: for answers assembled as bytes.
+ */
+export function base64Into(bytes: Uint8Array, out: Uint8Array, at: number): number {
+  const n = bytes.length;
+  let i = 0;
+  for (; i + 3 <= n; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[at++] = B64_CODES[v >>> 18]!;
+    out[at++] = B64_CODES[(v >>> 12) & 63]!;
+    out[at++] = B64_CODES[(v >>> 6) & 63]!;
+    out[at++] = B64_CODES[v & 63]!;
+  }
+  if (i < n) {
+    const two = i + 1 < n;
+    const v = (bytes[i]! << 16) | ((two ? bytes[i + 1]! : 0) << 8);
+    out[at++] = B64_CODES[v >>> 18]!;
+    out[at++] = B64_CODES[(v >>> 12) & 63]!;
+    out[at++] = two ? B64_CODES[(v >>> 6) & 63]! : 0x3d;
+    out[at++] = 0x3d;
+  }
+  return at;
+}
+
 /** Lowercase hex. */
 export function toHex(bytes: Uint8Array): string {
   let out = '';

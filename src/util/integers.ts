@@ -38,6 +38,8 @@ export function pow2(k: number): number {
 
 /** Number of bits needed to represent n (bitLength(0) = 0, bitLength(1) = 1, bitLength(8) = 4). */
 export function bitLength(n: number): number {
+  // Below 2^32, Math.clz32 counts exactly (it converts to uint32, which is lossless there).
+  if (n >= 0 && n < 4294967296) return 32 - Math.clz32(n);
   let len = 0;
   // Peel 16 bits at a time for speed, then single bits.
   while (n >= 65536) {

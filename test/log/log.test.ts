@@ -242,4 +242,24 @@ describe('Log pipelining', () => {
     const leaves = [3, 1].map((i) => leafHash(makeEntry(i)));
     expect(Buffer.from(log.checkpoint.rootHash).equals(Buffer.from(referenceRoot(leaves)))).toBe(true);
   });
+
+  it('answers inclusion proofs as API JSON and base64 exactly as from the generic prover, cached tiles or not', async () => {
+    // A small tile cache, so that some proofs find their tiles cached and others do not.
+    const { log } = await openTestLog(undefined, { tileCacheSize: 3 });
+    for (let start = 0; start < 70_000; start += 7000) {
+      await log.addMany(Array.from({ length: 7000 }, (_, i) => makeEntry(start + i, 8)));
+    }
+    const sizes = [1, 2, 255, 256, 257, 4096, 65535, 65536, 65537, 69_999, 70_000];
+    for (const size of sizes) {
+      for (const index of new Set([0, 1, 255, 256, 4095, 65535, 65536, size - 2, size - 1])) {
+        if (index < 0 || index >= size) continue;
+        const want = (await log.inclusionProof(index, size)).map((h) => Buffer.from(h).toString('base64'));
+        expect(await log.inclusionProofBase64(index, size)).toEqual(want);
+        const json = new TextDecoder().decode(await log.inclusionProofJson(index, size));
+        expect(json).toBe(JSON.stringify({ index, size, hashes: want }));
+      }
+    }
+    await expect(log.inclusionProofJson(5, 5)).rejects.toThrow(/not below/);
+    await expect(log.inclusionProofJson(0, 70_001)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
 });
