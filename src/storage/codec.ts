@@ -98,11 +98,22 @@ export function encodeIndex(index: number): Uint8Array {
     if (index < 0x100) return Uint8Array.of(0xcc, index);
     if (index < 0x10000) return Uint8Array.of(0xcd, Math.floor(index / 0x100), index % 0x100);
     const out = new Uint8Array(5);
-    out[0] = 0xce;
-    new DataView(out.buffer).setUint32(1, index);
+    writeUint32Index(out, 0, index);
     return out;
   }
   return packr.pack(index);
+}
+
+/**
+ * Writes encodeIndex(index) for an index in [2^16, 2^32) into `out` at `at` (5 bytes: msgpack
+ * uint32), for callers that pack many into one buffer.
+ */
+export function writeUint32Index(out: Uint8Array, at: number, index: number): void {
+  out[at] = 0xce;
+  out[at + 1] = Math.floor(index / 0x1000000);
+  out[at + 2] = Math.floor(index / 0x10000) % 0x100;
+  out[at + 3] = Math.floor(index / 0x100) % 0x100;
+  out[at + 4] = index % 0x100;
 }
 
 /** Decodes a dedup value. @throws LogError CORRUPT unless it is a safe non-negative integer. */

@@ -346,6 +346,10 @@ export class LevelStore implements LogStore {
  * Every put of a commit: entries, dedup keys (first index wins), tiles, and the checkpoint
  * last. Keys carry their sublevel prefix (rootKey), so this is the on-disk layout of keys.ts.
  */
+/** Bytes of a dedup key as the root database stores it: `!d!` and the 32-byte leaf hash. */
+const DEDUP_ROOT_KEY_SIZE = 3 + 32;
+const DEDUP_CODE = SUBLEVEL.dedup.charCodeAt(0);
+
 function batchOps(batch: IntegrationBatch, cp: StoredCheckpoint): LevelPut[] {
   const { entries, leafHashes, oldSize } = batch;
   const ops: LevelPut[] = [];
@@ -360,9 +364,27 @@ function batchOps(batch: IntegrationBatch, cp: StoredCheckpoint): LevelPut[] {
   }
   // Dedup keys in reverse index order: within a batch a later put of the same key wins,
   // so a hash repeated within one batch keeps its first index, with no set of seen hashes.
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const key = rootKey(SUBLEVEL.dedup, dedupKey(leafHashes[i]!));
-    ops.push({ type: 'put', key, value: codec.encodeIndex(oldSize + i) });
+  // Keys (and, in the usual range, values) are views into one buffer for the whole batch
+  // rather than two small allocations per entry: LevelDB copies them into its batch.
+  const n = entries.length;
+  const keys = new Uint8Array(n * DEDUP_ROOT_KEY_SIZE);
+  const packed = oldSize >= 0x10000 && oldSize + n <= 0x100000000;
+  const values = packed ? new Uint8Array(n * 5) : undefined;
+  for (let i = n - 1; i >= 0; i--) {
+    const at = i * DEDUP_ROOT_KEY_SIZE;
+    keys[at] = 0x21; // '!'
+    keys[at + 1] = DEDUP_CODE;
+    keys[at + 2] = 0x21;
+    keys.set(dedupKey(leafHashes[i]!), at + 3);
+    const key = keys.subarray(at, at + DEDUP_ROOT_KEY_SIZE);
+    let value: Uint8Array;
+    if (values !== undefined) {
+      codec.writeUint32Index(values, i * 5, oldSize + i);
+      value = values.subarray(i * 5, i * 5 + 5);
+    } else {
+      value = codec.encodeIndex(oldSize + i);
+    }
+    ops.push({ type: 'put', key, value });
   }
   for (const t of batch.tiles) {
     ops.push({ type: 'put', key: rootKey(SUBLEVEL.tiles, tileKey(t.level, t.index)), value: t.data });

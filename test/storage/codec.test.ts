@@ -39,6 +39,15 @@ describe('codec', () => {
     }
   });
 
+  it('packs uint32 indices exactly as encodeIndex writes them', () => {
+    for (const n of [65_536, 65_537, 16_777_215, 16_777_216, 2 ** 31, 2 ** 32 - 1]) {
+      const out = new Uint8Array(7).fill(9);
+      codec.writeUint32Index(out, 1, n);
+      expect(out.subarray(1, 6)).toEqual(codec.encodeIndex(n));
+      expect([out[0], out[6]]).toEqual([9, 9]);
+    }
+  });
+
   it('writes standard msgpack maps with a version tag, not msgpackr records', () => {
     const bytes = codec.encodeMeta({ origin: 'o', verifierKey: 'k' });
     const str = (s: string): number[] => [0xa0 + s.length, ...[...s].map((c) => c.charCodeAt(0))];

@@ -106,6 +106,22 @@ describe('LevelStore', () => {
     await store.close();
   });
 
+  it('finds every leaf hash at its first index, below and above 2^16 entries (packed index values)', async () => {
+    const store = new LevelStore(dir);
+    await store.open();
+    const log = new FakeLog();
+    // 65_530 entries, then a batch across 2^16 (one-by-one values) and one beyond (packed).
+    for (const n of [40_000, 25_530, 20, 3000]) {
+      const b = log.next(n, 12);
+      await store.commit(b);
+      log.apply(b);
+    }
+    const hashes = log.hashes;
+    const probe = [0, 65_529, 65_530, 65_535, 65_536, 65_549, 65_550, 68_549];
+    expect(await store.lookupLeafHashes(probe.map((i) => hashes[i]!))).toEqual(probe);
+    await store.close();
+  });
+
   it('refuses a store of the earlier one-record-per-entry format with CORRUPT', async () => {
     const store = new LevelStore(dir);
     await store.open();
