@@ -23,7 +23,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { parseTilePath, TILE_WIDTH } from '../merkle/tiles.js';
-import { MAX_ENTRY_SIZE, type Log } from '../log/log.js';
+import { MAX_ENTRY_SIZE, type AddResult, type Log } from '../log/log.js';
 import type { Witnessing } from '../log/witnessing.js';
 import { LogError, isLogError } from '../util/errors.js';
 import { parseDecimal } from '../util/integers.js';
@@ -40,6 +40,9 @@ const INCLUSION_QUERY = /^(?:index=(\d{1,16})&size=(\d{1,16})|size=(\d{1,16})&in
 /** Wraps the app's request listener with the fast lane (see the module comment). */
 export function fastLane(deps: FastLaneDeps, app: RequestListener): RequestListener {
   const { log, witnessing } = deps;
+  // The JSON text of the latest checkpoint note, made once per checkpoint: every receipt of
+  // a batch carries the same note.
+  let noteJson: { note: string; json: string } | undefined;
 
   const send = (res: ServerResponse, status: number, type: string, body: string | Uint8Array, cache?: string): void => {
     const headers: Record<string, string | number> = { 'Content-Type': type };
@@ -117,6 +120,18 @@ export function fastLane(deps: FastLaneDeps, app: RequestListener): RequestListe
     app(req, res);
   };
 
+  /**
+   * JSON.stringify(await receipt(log, result)), byte for byte (test/server/fast-lane.test.ts),
+   * with the checkpoint's JSON string made once per batch instead of once per receipt.
+   */
+  async function receiptJson(result: AddResult): Promise<string> {
+    const r = await receipt(log, result);
+    if (noteJson?.note !== r.checkpoint) noteJson = { note: r.checkpoint, json: JSON.stringify(r.checkpoint) };
+    // Base64 needs no escaping.
+    const proof = r.inclusionProof.length === 0 ? '[]' : `["${r.inclusionProof.join('","')}"]`;
+    return `{"index":${r.index},"leafHash":"${r.leafHash}","duplicate":${r.duplicate},"checkpoint":${noteJson.json},"inclusionProof":${proof}}`;
+  }
+
   function postEntry(req: IncomingMessage, res: ServerResponse, length: number): void {
     if (length > MAX_ENTRY_SIZE) {
       sendError(res, new LogError('TOO_LARGE', `an entry must be at most ${MAX_ENTRY_SIZE} bytes`));
@@ -135,7 +150,7 @@ export function fastLane(deps: FastLaneDeps, app: RequestListener): RequestListe
           if (at !== length) throw new LogError('MALFORMED', 'the body does not match its Content-Length');
           const result = await log.add(entry);
           witnessing?.notify();
-          send(res, 200, 'application/json', JSON.stringify(await receipt(log, result)));
+          send(res, 200, 'application/json', await receiptJson(result));
         } catch (err) {
           sendError(res, err);
         }
