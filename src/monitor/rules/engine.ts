@@ -93,27 +93,33 @@ export function ruleAlertId(origin: string, rule: Rule, index: number, envelopeD
 function summarize(parsed: ParsedRecord, signers: Submitter[]): RecordSummary {
   const p = parsed.predicate;
   const chosen = chooseSigner(signers, p?.changeType ?? null);
-  const s: RecordSummary = { predicateType: parsed.statement.predicateType, signer: chosen === undefined ? null : signerInfo(chosen) };
-  if (signers.length > 1) s.signers = signers.map((x) => x.name);
-  if (p === undefined) return s;
-  s.changeType = p.changeType;
+  const signer = chosen === undefined ? null : signerInfo(chosen);
+  const s: RecordSummary = { predicateType: parsed.statement.predicateType, signer };
+  if (p === undefined) {
+    if (signers.length > 1) s.signers = signers.map((x) => x.name);
+    return s;
+  }
+  // Built in reading order: what changed, where, who, why.
+  const out = { predicateType: s.predicateType, changeType: p.changeType } as RecordSummary;
   if (p.model !== undefined) {
-    s.model = { id: p.model.id };
-    if (p.model.version !== undefined) s.model.version = p.model.version;
-    if (p.model.digest !== undefined) s.model.digest = { ...p.model.digest };
+    out.model = { id: p.model.id };
+    if (p.model.version !== undefined) out.model.version = p.model.version;
+    if (p.model.digest !== undefined) out.model.digest = { ...p.model.digest };
   }
-  if (p.environment !== undefined) s.env = p.environment;
-  if (p.author !== undefined) s.author = p.author;
-  if (p.reason !== undefined) s.reason = p.reason;
-  if (p.ticket !== undefined) s.ticket = p.ticket;
-  if (p.createdAt !== undefined) s.createdAt = p.createdAt;
-  if (p.preDetermined !== undefined) s.preDetermined = p.preDetermined;
-  if (p.config !== undefined) s.configDigest = p.config.digest.sha256!;
+  if (p.environment !== undefined) out.env = p.environment;
+  out.signer = signer;
+  if (signers.length > 1) out.signers = signers.map((x) => x.name);
+  if (p.author !== undefined) out.author = p.author;
+  if (p.reason !== undefined) out.reason = p.reason;
+  if (p.ticket !== undefined) out.ticket = p.ticket;
+  if (p.createdAt !== undefined) out.createdAt = p.createdAt;
+  if (p.preDetermined !== undefined) out.preDetermined = p.preDetermined;
+  if (p.config !== undefined) out.configDigest = p.config.digest.sha256!;
   if (p.approves !== undefined) {
-    s.approves = { envelopeDigest: p.approves.digest.sha256!, decision: p.approves.decision };
-    if (p.approves.entry !== undefined) s.approves.entry = p.approves.entry;
+    out.approves = { envelopeDigest: p.approves.digest.sha256!, decision: p.approves.decision };
+    if (p.approves.entry !== undefined) out.approves.entry = p.approves.entry;
   }
-  return s;
+  return out;
 }
 
 /** `entry 7: deployment of support-bot in prod-eu by release-ci` */
