@@ -13,6 +13,7 @@ import {
   parseRulesFile,
   type Rule,
 } from '../../src/monitor/rules/file.js';
+import { isRuleAlert } from '../../src/monitor/rules/state.js';
 import { utf8 } from '../../src/util/bytes.js';
 import { recordsAllowlist } from '../governance/records-fixture.js';
 import { POLICY, now } from './helpers.js';
@@ -176,6 +177,19 @@ describe('parseRulesFile', () => {
       [{ actions: { p: { type: 'stdout', path: 'x' } }, rules: [{ name: 'r', condition: 'missing-reason' }] }, /actions\.p\.path: is not a known field/],
     ];
     for (const [file, message] of cases) expect(error(file)).toMatch(message);
+  });
+
+  it('the examples in docs/monitor.md: the rules file parses, the alert has the shape the state keeps', async () => {
+    const doc = await readFile(new URL('../../docs/monitor.md', import.meta.url), 'utf8');
+    const example = (name: string): string => {
+      const m = new RegExp(`<!-- example: ${name} -->\\n\`\`\`json\\n([\\s\\S]*?)\\n\`\`\``).exec(doc);
+      if (m === null) throw new Error(`no example ${name} in docs/monitor.md`);
+      return m[1]!;
+    };
+    const config = parse(example('rules'));
+    expect(config.rules.map((r) => r.name)).toEqual(['prod-signers', 'prod-approval', 'guardrails', 'reasons', BUILTIN_UNVERIFIED_RULE]);
+    expect(config.actions.get('pager')).toMatchObject({ type: 'webhook', url: 'https://pager.example/hook', retry: { attempts: 8, backoffMs: 2000 } });
+    expect(isRuleAlert(JSON.parse(example('alert')))).toBe(true);
   });
 
   it('without an allowlist, signers are not checked (check-rules without --submitters)', () => {
