@@ -332,7 +332,7 @@ export class Monitor {
       if (failures > 0) await this.warn(`${r.message ?? 'network error'}; retrying in ${wait / 1000} s`);
       if (this.engine !== undefined && this.deliverer !== undefined) {
         // Rule alerts: deliver what is due, and the retries that fall due before the next poll.
-        await this.deliverRound(this.now());
+        if (!signal.aborted) await this.deliverRound(this.now());
         for (;;) {
           const due = this.deliverer.nextDue(this.engine.state.outbox);
           const now = this.now();
