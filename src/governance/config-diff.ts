@@ -39,6 +39,16 @@ export interface ConfigDiff {
 
 const isSecret = (v: unknown): v is SecretRef => isJsonObject(v) && v.digest !== undefined;
 
+/**
+ * The leaves of a parameter group by path (`guardrail.toxicity_threshold`, `stop[1]`), as
+ * diffConfigs compares them: secrets, empty groups and empty arrays are leaves.
+ */
+export function flattenParameters(group: ParameterGroup): Map<string, ParameterValue> {
+  const out = new Map<string, ParameterValue>();
+  flatten(group, '', out);
+  return out;
+}
+
 // Flattens a parameter group into leaf path → value.
 function flatten(v: ParameterValue, path: string, out: Map<string, ParameterValue>): void {
   if (Array.isArray(v)) {

@@ -111,7 +111,7 @@ function readStatement(envelope: DsseEnvelope): {
 }
 
 /** The role a statement needs: approvals need `approver`, anything else `engineer` or `ci`. */
-function rolesFor(predicate: GovernancePredicate | undefined): readonly Role[] {
+export function rolesFor(predicate: GovernancePredicate | undefined): readonly Role[] {
   return predicate?.changeType === 'approval' ? ['approver'] : ['engineer', 'ci'];
 }
 

@@ -35,6 +35,10 @@ export const MONITOR_EXIT = {
   BAD_TILES: 6,
   ROLLBACK: 7,
   INCONSISTENT: 8,
+  /** The log is fine, and alert rules fired (docs/monitor.md, "Alert rules"). */
+  RULE_ALERTS: 9,
+  /** The log is fine, but a rule alert could not be delivered (yet) by one of its actions. */
+  UNDELIVERED: 10,
 } as const;
 
 /** The exit code for each alert kind. */

@@ -17,9 +17,9 @@ export interface BundleRead {
 }
 
 /**
- * Entries [start, tree size) of `tree`, as a queue of bundle reads in order, each started
- * up to LOOKAHEAD bundles ahead of the one taken. A read that fails rejects only when taken
- * (a read left behind after the caller stops is ignored).
+ * Entries [start, end) of `tree` (end: its size by default), as a queue of bundle reads in
+ * order, each started up to LOOKAHEAD bundles ahead of the one taken. A read that fails
+ * rejects only when taken (a read left behind after the caller stops is ignored).
  */
 export class BundleQueue {
   private readonly queue: BundleRead[] = [];
@@ -28,17 +28,18 @@ export class BundleQueue {
   constructor(
     private readonly tiles: VerifiedTileReader,
     private readonly tree: TrustedTree,
-    start: number
+    start: number,
+    private readonly end = tree.size
   ) {
     this.nextFetch = start;
   }
 
   /** The next bundle read, or undefined after the last. */
   take(): BundleRead | undefined {
-    while (this.queue.length <= LOOKAHEAD && this.nextFetch < this.tree.size) {
+    while (this.queue.length <= LOOKAHEAD && this.nextFetch < this.end) {
       const index = this.nextFetch;
       const n = Math.floor(index / TILE_WIDTH);
-      const to = Math.min(TILE_WIDTH, this.tree.size - n * TILE_WIDTH);
+      const to = Math.min(TILE_WIDTH, this.end - n * TILE_WIDTH);
       const entries = this.tiles.entryBundle(n, this.tree, index - n * TILE_WIDTH, to);
       entries.catch(() => {}); // handled when taken
       this.queue.push({ index, entries });

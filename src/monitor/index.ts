@@ -1,6 +1,7 @@
 /**
  * candor's log monitor (Node only): follows a log, verifies every checkpoint and entry,
- * emits each new entry as a JSON line, and raises alerts with evidence. See docs/monitor.md.
+ * emits each new entry as a JSON line, and raises alerts with evidence; alert rules on the
+ * governance records it verified (rules/). See docs/monitor.md.
  */
 export * from './alerts.js';
 export * from './compare.js';
@@ -10,3 +11,4 @@ export { exitCodeOf, defaultSleep } from './options.js';
 export * from './progress.js';
 export * from './state.js';
 export * from './bundles.js';
+export * from './rules/index.js';

@@ -23,6 +23,15 @@
  * resolved), every `saveEvery` entries and at the end, so a crash repeats at most the
  * entries since the last save and never skips one. Network errors (time-outs, HTTP 429
  * and 5xx, tiles not served yet) are no alerts: the poll ends with status `retry`.
+ *
+ * With alert rules (options.rules, rules/), every entry emitted is also evaluated by the
+ * rule engine right after its line was written, and the engine's state is saved in the
+ * same state file as `next`. Entries the rules have not seen yet (rules enabled on an
+ * existing state) are read back from the tiles first. Approval windows close only at the
+ * end of a poll that read every entry of a checkpoint it fetched (larger or the same as
+ * the trusted one). Rule alerts never change what is trusted or emitted; after each poll
+ * they are delivered by their actions (rules/actions.ts), and their retries are scheduled
+ * between polls.
  */
 import { httpGet } from '../client/http.js';
 import { LogClient } from '../client/log-client.js';
@@ -34,6 +43,7 @@ import { makeAlert, recordAlert, type AlertEvidence, type AlertKind, type Monito
 import { compareCheckpoints, readFailure, type CheckedTree, type Verdict } from './compare.js';
 import { BundleQueue } from './bundles.js';
 import { checkpointLine, entryLine } from './lines.js';
+import { MONITOR_EXIT } from './alerts.js';
 import {
   defaultSleep,
   exitCodeOf,
@@ -42,8 +52,10 @@ import {
   type PollStatus,
 } from './options.js';
 import { STATE_FORMAT, type MonitorState, type StateStore } from './state.js';
+import { Deliverer } from './rules/actions.js';
+import { RuleEngine } from './rules/engine.js';
 
-export type { MonitorOptions, PollResult, PollStatus, ProgressSink } from './options.js';
+export type { MonitorOptions, MonitorRules, PollResult, PollStatus, ProgressSink } from './options.js';
 export type { StateStore };
 
 /**
@@ -62,6 +74,8 @@ export class Monitor {
   private trusted: CheckedTree | undefined;
   private readonly fetchFn: FetchFn;
   private readonly now: () => number;
+  private engine: RuleEngine | undefined;
+  private deliverer: Deliverer | undefined;
 
   private constructor(private readonly o: MonitorOptions) {
     this.fetchFn = o.fetch ?? ((u, init) => globalThis.fetch(u, init));
@@ -99,6 +113,7 @@ export class Monitor {
     if (saved === undefined) {
       const [checkpoint, halt, updated] = [null, null, ''];
       this.state = { format: STATE_FORMAT, origin, url, checkpoint, next: 0, updated, halt, alerts: [] };
+      await this.setUpRules();
       return;
     }
     if (saved.origin !== origin) {
@@ -130,6 +145,29 @@ export class Monitor {
           `${last.lastSeen}; "candor monitor reset --keep-checkpoint" acknowledges them`
       );
     }
+    await this.setUpRules();
+  }
+
+  private async setUpRules(): Promise<void> {
+    const rules = this.o.rules;
+    if (rules === undefined) return;
+    const { origin, url } = this.client;
+    this.engine = new RuleEngine(rules.config, this.state.rules, { origin, url });
+    this.state.rules = this.engine.state;
+    this.deliverer = new Deliverer(rules.config.actions, {
+      out: this.o.out,
+      warn: (m) => this.warn(m),
+      now: this.now,
+      ...(rules.fetch === undefined ? {} : { fetch: rules.fetch }),
+    });
+    for (const w of this.engine.pruneWindows()) await this.warn(w);
+    const failed = this.engine.state.outbox.filter((o) => o.deliveries.some((d) => d.status === 'failed')).length;
+    if (failed > 0) {
+      await this.warn(
+        `rules: ${failed} alert(s) whose delivery failed are kept in the state (its "rules.outbox"); ` +
+          `"candor monitor reset --keep-checkpoint" acknowledges them`
+      );
+    }
   }
 
   /**
@@ -138,6 +176,10 @@ export class Monitor {
    * output sink fails, or on a bug.
    */
   async poll(signal?: AbortSignal): Promise<PollResult> {
+    return this.withRuleAlerts(await this.pollLog(signal));
+  }
+
+  private async pollLog(signal?: AbortSignal): Promise<PollResult> {
     const halt = this.state.halt;
     if (halt !== null) {
       this.state.halt = recordAlert(this.state.alerts, { ...halt, lastSeen: this.iso() });
@@ -145,6 +187,17 @@ export class Monitor {
       await this.announce(this.state.halt);
       return { status: 'halted', alert: this.state.halt, emitted: 0 };
     }
+    const reload = this.o.rules?.submitters.reload;
+    if (reload !== undefined) {
+      try {
+        await reload.call(this.o.rules!.submitters);
+      } catch (err) {
+        await this.warn(`rules: reloading the submitter allowlist: ${(err as Error).message}; the list in force stays`);
+      }
+    }
+    // The poll's time: every entry first seen in this poll was logged before it, and an
+    // approval window closes when a poll at or after its deadline has read the whole log.
+    const pollTime = this.now();
     const url = `${this.client.url}/checkpoint`;
     let body: Uint8Array;
     try {
@@ -170,15 +223,15 @@ export class Monitor {
       case 'larger':
         this.trusted = received;
         this.state.checkpoint = received.note;
-        return this.catchUp('ok', true, signal);
+        return this.catchUp('ok', true, pollTime, signal);
       case 'same':
-        return this.catchUp('ok', false, signal);
+        return this.catchUp('ok', false, pollTime, signal);
       case 'stale':
         await this.warn(
           `the log served a checkpoint of size ${received.size}, older than the trusted size ` +
             `${this.trusted!.size}; it is a prefix of it (a stale copy): ignored`
         );
-        return this.catchUp('stale', false, signal);
+        return this.catchUp('stale', false, pollTime, signal);
       default:
         return this.fail(verdict);
     }
@@ -189,9 +242,19 @@ export class Monitor {
    * warning); resolves with the exit code (MONITOR_EXIT, EXIT_FOR_KIND).
    */
   async once(signal?: AbortSignal): Promise<number> {
+    let fired = 0;
+    const code = await this.pollOnce((r) => (fired += r.ruleAlerts ?? 0), signal);
+    const undelivered = await this.deliverForOnce(signal);
+    if (code !== MONITOR_EXIT.OK) return code;
+    if (undelivered) return MONITOR_EXIT.UNDELIVERED;
+    return fired > 0 ? MONITOR_EXIT.RULE_ALERTS : MONITOR_EXIT.OK;
+  }
+
+  private async pollOnce(seen: (r: PollResult) => void, signal?: AbortSignal): Promise<number> {
     const retries = this.o.retries ?? 4;
     for (let attempt = 1; ; attempt++) {
       const r = await this.poll(signal);
+      seen(r);
       if (r.status !== 'retry') return exitCodeOf(r);
       if (signal?.aborted === true) return exitCodeOf({ status: 'interrupted', emitted: 0 });
       if (attempt > retries) {
@@ -205,18 +268,82 @@ export class Monitor {
   }
 
   /**
+   * Delivers the rule alerts due, then waits for retries that fall due within
+   * rules.onceWaitMs. Resolves true when a delivery was given up, or is still pending.
+   */
+  private async deliverForOnce(signal?: AbortSignal): Promise<boolean> {
+    if (this.engine === undefined || this.deliverer === undefined) return false;
+    const outbox = this.engine.state.outbox;
+    const budget = this.o.rules?.onceWaitMs ?? 60_000;
+    let gaveUp = 0;
+    let waited = 0;
+    let cutoff = this.now();
+    const aborted = (): boolean => signal?.aborted === true;
+    while (!aborted()) {
+      gaveUp += (await this.deliverRound(cutoff)).gaveUp;
+      const due = this.deliverer.nextDue(outbox);
+      if (due === undefined || aborted()) break;
+      const gap = Math.max(0, due - this.now());
+      if (waited + gap > budget) break;
+      await (this.o.sleep ?? defaultSleep)(gap, signal);
+      waited += gap;
+      if (aborted()) break;
+      cutoff = Math.max(this.now(), due);
+    }
+    const pending = outbox.reduce((n, o) => n + o.deliveries.filter((d) => d.status === 'pending').length, 0);
+    if (pending > 0) {
+      await this.warn(`rules: ${pending} alert deliveries still pending; the next run retries them`);
+    }
+    return gaveUp > 0 || pending > 0;
+  }
+
+  // One delivery round for what is due at `cutoffMs`; saves the state when it changed.
+  private async deliverRound(cutoffMs: number): Promise<{ gaveUp: number }> {
+    if (this.engine === undefined || this.deliverer === undefined) return { gaveUp: 0 };
+    const r = await this.deliverer.round(this.engine.state.outbox, cutoffMs);
+    if (r.changed) await this.save();
+    return r;
+  }
+
+  // Saves what the rules changed in the poll and announces the alerts it raised.
+  private async withRuleAlerts(r: PollResult): Promise<PollResult> {
+    const engine = this.engine;
+    if (engine === undefined) return r;
+    if (engine.dirty) await this.save();
+    const fresh = engine.takeFresh();
+    for (const a of fresh) {
+      await this.o.err(`candor monitor: rule alert (${a.severity}) ${a.rule}: ${a.summary}\n`);
+    }
+    return { ...r, ruleAlerts: fresh.length };
+  }
+
+  /**
    * Polls every `intervalMs` until `signal` aborts (finishing or saving the current catch-up
    * first); after network errors, sooner, with doubling delays up to the interval.
    */
   async run(signal: AbortSignal): Promise<void> {
     const interval = this.o.intervalMs ?? 60_000;
     let failures = 0;
+    const sleep = this.o.sleep ?? defaultSleep;
     while (!signal.aborted) {
       const r = await this.poll(signal);
       failures = r.status === 'retry' ? failures + 1 : 0;
-      const wait = failures === 0 ? interval : this.backoff(failures, interval);
+      let wait = failures === 0 ? interval : this.backoff(failures, interval);
       if (failures > 0) await this.warn(`${r.message ?? 'network error'}; retrying in ${wait / 1000} s`);
-      await (this.o.sleep ?? defaultSleep)(wait, signal);
+      if (this.engine !== undefined && this.deliverer !== undefined) {
+        // Rule alerts: deliver what is due, and the retries that fall due before the next poll.
+        if (!signal.aborted) await this.deliverRound(this.now());
+        for (;;) {
+          const due = this.deliverer.nextDue(this.engine.state.outbox);
+          const now = this.now();
+          if (signal.aborted || due === undefined || due - now >= wait) break;
+          const gap = Math.max(0, due - now);
+          await sleep(gap, signal);
+          wait -= gap;
+          if (!signal.aborted) await this.deliverRound(Math.max(this.now(), due));
+        }
+      }
+      await sleep(wait, signal);
     }
   }
 
@@ -229,10 +356,21 @@ export class Monitor {
     return Math.min(max, (this.o.backoffMs ?? 1000) * 2 ** (attempt - 1));
   }
 
-  // Emits entries [next, trusted size), saving progress; then the checkpoint line.
-  private async catchUp(status: PollStatus, adopted: boolean, signal?: AbortSignal): Promise<PollResult> {
+  // Emits entries [next, trusted size), saving progress; then the checkpoint line. The
+  // rules evaluate each entry after its line (and first, any entry they have not seen).
+  private async catchUp(
+    status: PollStatus,
+    adopted: boolean,
+    pollTime: number,
+    signal?: AbortSignal
+  ): Promise<PollResult> {
     const t = this.trusted!;
     const start = this.state.next;
+    const engine = this.engine;
+    if (engine !== undefined && engine.processed < start) {
+      const failed = await this.backfill(engine, t, start, pollTime, signal);
+      if (failed !== undefined) return failed;
+    }
     let saved = start;
     let result: PollResult | undefined;
     const bundles = new BundleQueue(this.client.tiles, t, start);
@@ -252,6 +390,7 @@ export class Monitor {
           break;
         }
         await this.o.out(entries.map((e, k) => entryLine(this.client.origin, i + k, e, t.size)).join(''));
+        if (engine !== undefined) this.evaluate(engine, i, entries, t.size, pollTime);
         this.state.next = i + entries.length;
         this.o.progress?.update(this.state.next - start, t.size - start);
         if (this.state.next < t.size && this.state.next - saved >= (this.o.saveEvery ?? 4096)) {
@@ -266,8 +405,42 @@ export class Monitor {
     if (this.state.next === t.size && (adopted || emitted > 0)) {
       await this.o.out(checkpointLine({ ...t, origin: this.client.origin }));
     }
-    if (adopted || this.state.next !== saved) await this.save();
+    // Approval windows close only on what this poll proved to be the log's current tree.
+    if (engine !== undefined && result === undefined && status === 'ok' && engine.processed >= t.size) {
+      engine.closeWindows(pollTime, this.now());
+    }
+    if (adopted || this.state.next !== saved || engine?.dirty === true) await this.save();
     return { ...(result ?? { status }), emitted };
+  }
+
+  private evaluate(engine: RuleEngine, first: number, entries: Uint8Array[], size: number, pollTime: number): void {
+    const list = this.o.rules!.submitters.current;
+    entries.forEach((e, k) => engine.process(first + k, e, size, pollTime, list, this.now()));
+  }
+
+  // Entries [processed, end) of the trusted tree, read for the rules only (no lines).
+  private async backfill(
+    engine: RuleEngine,
+    t: CheckedTree,
+    end: number,
+    pollTime: number,
+    signal?: AbortSignal
+  ): Promise<PollResult | undefined> {
+    const from = engine.processed;
+    await this.warn(`rules: evaluating entries ${from} to ${end - 1}, emitted before the rules were in force`);
+    const bundles = new BundleQueue(this.client.tiles, t, from, end);
+    for (let read = bundles.take(); read !== undefined; read = bundles.take()) {
+      if (signal?.aborted === true) return { status: 'interrupted', emitted: 0 };
+      let entries: Uint8Array[];
+      try {
+        entries = await read.entries;
+      } catch (err) {
+        return this.fail(readFailure(err, `reading entries from ${read.index} of tree size ${t.size}`, t.note));
+      }
+      this.evaluate(engine, read.index, entries, t.size, pollTime);
+    }
+    await this.save();
+    return undefined;
   }
 
   // A verdict that is not success: an alert raised, or a retry.
@@ -303,5 +476,6 @@ export class Monitor {
   private async save(): Promise<void> {
     this.state.updated = this.iso();
     await this.o.store.save(this.state);
+    if (this.engine !== undefined) this.engine.dirty = false;
   }
 }

@@ -3,6 +3,23 @@ import type { Policy } from '../client/policy.js';
 import type { FetchFn } from '../client/tile-reader.js';
 import { EXIT_FOR_KIND, MONITOR_EXIT, type MonitorAlert } from './alerts.js';
 import type { StateStore } from './state.js';
+import type { SubmitterList } from '../governance/submitters.js';
+import type { RulesConfig } from './rules/file.js';
+
+/** Alert rules for a monitor (docs/monitor.md, "Alert rules"). */
+export interface MonitorRules {
+  config: RulesConfig;
+  /**
+   * The allowlist that signatures and approvals are checked against: `current` is read
+   * for each entry, `reload()` (when given) is called before each poll; a reload that
+   * fails is a warning and the list in force stays (SubmitterRegistry fits).
+   */
+  submitters: { readonly current: SubmitterList; reload?: () => Promise<unknown> };
+  /** For webhook actions; default globalThis.fetch. */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /** once(): the longest it waits for delivery retries to fall due (ms); default 60 000. */
+  onceWaitMs?: number;
+}
 
 /** Receives catch-up progress (the CLI draws a bar on a terminal). */
 export interface ProgressSink {
@@ -43,6 +60,8 @@ export interface MonitorOptions {
   saveEvery?: number;
   /** Bound on each HTTP request; default 10 s. */
   timeoutMs?: number;
+  /** Evaluate alert rules on every verified entry, and deliver their alerts. */
+  rules?: MonitorRules;
 }
 
 /** How a poll ended. */
@@ -57,6 +76,8 @@ export interface PollResult {
   message?: string;
   /** Entries emitted by this poll. */
   emitted: number;
+  /** Rule alerts this poll raised. */
+  ruleAlerts?: number;
 }
 
 /**

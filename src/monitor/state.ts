@@ -16,6 +16,7 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LogError } from '../util/errors.js';
 import { isMonitorAlert, type MonitorAlert } from './alerts.js';
+import { acknowledgeRules, isRulesState, type RulesState } from './rules/state.js';
 
 /** The `format` of state.json. */
 export const STATE_FORMAT = 'candor-monitor-state/v1';
@@ -40,6 +41,11 @@ export interface MonitorState {
   halt: MonitorAlert | null;
   /** Alerts not yet acknowledged by a reset, oldest first (at most 100). */
   alerts: MonitorAlert[];
+  /**
+   * What the alert rules remember (rules/state.ts), saved together with `next`; absent
+   * until the monitor first runs with rules. A monitor run without rules keeps it as it is.
+   */
+  rules?: RulesState;
 }
 
 /** Where the monitor keeps its state. */
@@ -77,6 +83,7 @@ export function parseState(text: string): MonitorState {
   if (typeof s.updated !== 'string') throw malformed('bad updated');
   if (s.halt !== null && !isMonitorAlert(s.halt)) throw malformed('bad halt');
   if (!Array.isArray(s.alerts) || !s.alerts.every(isMonitorAlert)) throw malformed('bad alerts');
+  if (s.rules !== undefined && !isRulesState(s.rules)) throw malformed('bad rules');
   return s as unknown as MonitorState;
 }
 
@@ -192,7 +199,8 @@ export class FileStateStore implements StateStore {
    * Sets the current state aside in DIR/archive/ (keeping its evidence), then either removes
    * it (the next run starts from scratch, from entry 0 of whatever history the log serves
    * then) or, with `keepCheckpoint`, keeps the trusted checkpoint and clears only the alerts
-   * and the halt (for a log that serves the trusted history again).
+   * and the halt (for a log that serves the trusted history again), and drops the rule
+   * alerts whose deliveries failed (rules/state.ts acknowledgeRules).
    * @returns the archived file's path, or undefined when there was no state.
    */
   async reset(keepCheckpoint: boolean, nowMs: number): Promise<string | undefined> {
@@ -204,7 +212,8 @@ export class FileStateStore implements StateStore {
     await writeFileAtomic(archive, name, JSON.stringify(state, null, 1) + '\n');
     if (keepCheckpoint) {
       const updated = new Date(nowMs).toISOString();
-      await this.save({ ...state, halt: null, alerts: [], updated });
+      const rules = state.rules === undefined ? {} : { rules: acknowledgeRules(state.rules) };
+      await this.save({ ...state, halt: null, alerts: [], updated, ...rules });
     } else {
       await unlink(join(this.dir, 'state.json'));
       await syncDir(this.dir);
