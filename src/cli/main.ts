@@ -38,6 +38,8 @@ import { stateCommand } from './state.js';
 import { verifyDeploymentCommand } from './verify-deployment.js';
 import { reindexCommand } from './reindex.js';
 import { RECORDS_USAGE } from './records-client.js';
+import { exportCommand, EVIDENCE_USAGE } from './export.js';
+import { verifyExportCommand } from './verify-export.js';
 
 const USAGE = `usage: candor <command> [flags]
 
@@ -67,7 +69,7 @@ commands:
               --proof-out writes the receipt as an offline c2sp.org/tlog-proof (one FILE)
   checkpoint  print the log's latest checkpoint: [--url URL]
               (--url defaults to CANDOR_URL or http://127.0.0.1:8080)
-${VERIFY_USAGE}${GOVERNANCE_USAGE}${RECORDS_USAGE}${MONITOR_USAGE}  witness     run a witness daemon (candor witness --help)
+${VERIFY_USAGE}${GOVERNANCE_USAGE}${RECORDS_USAGE}${EVIDENCE_USAGE}${MONITOR_USAGE}  witness     run a witness daemon (candor witness --help)
 `;
 
 /** Exit codes: 0 success, 1 operation failed, 2 bad usage. */
@@ -109,6 +111,10 @@ async function main(argv: string[]): Promise<number> {
       return verifyDeploymentCommand(rest);
     case 'reindex':
       return reindexCommand(rest);
+    case 'export':
+      return exportCommand(rest);
+    case 'verify-export':
+      return verifyExportCommand(rest);
     case undefined:
     case 'help':
     case '--help':
