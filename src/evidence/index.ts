@@ -18,3 +18,6 @@ export * from './record.js';
 export * from './report.js';
 export * from './verify.js';
 export * from './build.js';
+// Your trust policy is parsed by the client's parser: exported here too, so that one
+// bundle of this module verifies a pack.
+export { parsePolicy, type Policy } from '../client/policy.js';
