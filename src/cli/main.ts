@@ -18,13 +18,10 @@
  */
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
-import { startLog } from '../server/main.js';
-import { createKeyFile } from '../server/keyfile.js';
 import { validateKeyName } from '../note/keys.js';
 import { parseDecimal } from '../util/integers.js';
 import { isLogError } from '../util/errors.js';
 import { checkWitnessSet, parseWitnessSpec, type WitnessConfig } from '../log/witness-protocol.js';
-import { witnessCommand } from './witness.js';
 import { verifyCommand, VERIFY_USAGE } from './verify.js';
 import { writeProofFile } from './proof-out.js';
 import { monitorCommand, MONITOR_USAGE } from './monitor.js';
@@ -78,6 +75,9 @@ const EXIT_USAGE = 2;
 
 class UsageError extends Error {}
 
+// The server and the witness daemon are imported when their command runs: loading them
+// (hono, LevelDB, the store) would double the start-up time of every client command,
+// which init containers, cron jobs and CI steps pay on each run.
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -90,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
     case 'checkpoint':
       return checkpointCommand(rest);
     case 'witness':
-      return witnessCommand(rest);
+      return (await import('./witness.js')).witnessCommand(rest);
     case 'verify':
       return verifyCommand(rest);
     case 'monitor':
@@ -176,6 +176,7 @@ async function serveCommand(args: string[]): Promise<number> {
     }
   }
   const witnessOptions = witnessFlags(values);
+  const { startLog } = await import('../server/main.js');
   const running = await startLog({
     dataDir: values.data ?? env('CANDOR_DATA') ?? './data',
     host: values.host ?? env('CANDOR_HOST') ?? '127.0.0.1',
@@ -258,6 +259,7 @@ async function keygenCommand(args: string[]): Promise<number> {
   } catch {
     throw new UsageError('--name must be non-empty, without spaces or "+" (e.g. example.com/log)');
   }
+  const { createKeyFile } = await import('../server/keyfile.js');
   const pair = await createKeyFile(values.out, values.name);
   console.error(`wrote signer key to ${values.out} (mode 0600)`);
   console.log(pair.verifierKey);
