@@ -95,10 +95,13 @@ interface Section {
 const code = (v: string): Inline => ({ code: v });
 const strong = (v: string): Inline => ({ strong: v });
 
-/** Control characters and line separators become spaces: every value stays on its line. */
+/**
+ * Control characters, line separators and bidirectional overrides become spaces: every
+ * value stays on its line, and no record can make the text around it read backwards.
+ */
 function oneLine(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, ' ');
 }
 
 // ---------------------------------------------------------------------------------------

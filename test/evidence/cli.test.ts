@@ -221,17 +221,18 @@ describe('candor verify-export', () => {
 
 describe('the report', () => {
   test('escapes what records say, in Markdown and in HTML, and still verifies', async () => {
-    const evil = '<script>alert(1)</script> **bold** [x](javascript:alert(1)) | `tick` & <img src=x onerror=alert(2)>\n# Heading';
+    const evil = '<script>alert(1)</script> **bold** [x](javascript:alert(1)) | `tick` & <img src=x onerror=alert(2)>\n# Heading\u202egnp.exe';
     const p = await makePack({ reason2: evil });
     try {
       expect(verifyPack(p.files, verifyOptions(p)).records).toHaveLength(5);
       const html = textOf(p.files, 'report.html');
       expect(html).not.toMatch(/<script|<img|javascript:alert\(1\)"|onerror=alert\(2\)>/);
-      expect(html).toContain('Reason: &lt;script&gt;alert(1)&lt;/script&gt; **bold** [x](javascript:alert(1)) | `tick` &amp; &lt;img src=x onerror=alert(2)&gt; # Heading</li>');
+      expect(html).toContain('Reason: &lt;script&gt;alert(1)&lt;/script&gt; **bold** [x](javascript:alert(1)) | `tick` &amp; &lt;img src=x onerror=alert(2)&gt; # Heading gnp.exe</li>');
+      expect(html).not.toContain('\u202e');
       expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'"`);
       const md = textOf(p.files, 'report.md');
       expect(md).toContain(
-        '- Reason: \\<script\\>alert(1)\\</script\\> \\*\\*bold\\*\\* \\[x\\](javascript:alert(1)) \\| \\`tick\\` \\& \\<img src=x onerror=alert(2)\\> \\# Heading\n'
+        '- Reason: \\<script\\>alert(1)\\</script\\> \\*\\*bold\\*\\* \\[x\\](javascript:alert(1)) \\| \\`tick\\` \\& \\<img src=x onerror=alert(2)\\> \\# Heading gnp.exe\n'
       );
       expect(md).not.toMatch(/^# Heading/m);
     } finally {
