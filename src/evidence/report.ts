@@ -370,24 +370,47 @@ function configItem(config: ConfigSnapshot, previous: ReportRecord | undefined):
   return { line, sub };
 }
 
-function recordSection(
-  r: ReportRecord,
-  all: readonly ReportRecord[],
-  outcomes: Map<number, ApprovalOutcome>,
-  byDigest: Map<string, ReportRecord>
-): Section {
+/** What the sections need to know about the other records (computed once, in log order). */
+interface Context {
+  outcomes: Map<number, ApprovalOutcome>;
+  byDigest: Map<string, ReportRecord>;
+  /** Envelope digest of a change → the indexes of the approvals in the pack deciding on it. */
+  deciders: Map<string, number[]>;
+  /** Log index of a record with a configuration → the previous one of its model and environment. */
+  previousConfig: Map<number, ReportRecord>;
+}
+
+function context(records: readonly ReportRecord[]): Context {
+  const deciders = new Map<string, number[]>();
+  const previousConfig = new Map<number, ReportRecord>();
+  const lastConfig = new Map<string, ReportRecord>();
+  for (const r of records) {
+    const p = r.entry.predicate;
+    const target = p.approves?.digest.sha256;
+    if (target !== undefined) deciders.set(target, [...(deciders.get(target) ?? []), r.claim.index]);
+    if (p.config !== undefined && p.changeType !== 'approval') {
+      const key = JSON.stringify([p.model?.id ?? null, p.environment ?? null]);
+      const prev = lastConfig.get(key);
+      if (prev !== undefined) previousConfig.set(r.claim.index, prev);
+      lastConfig.set(key, r);
+    }
+  }
+  return { outcomes: approvalOutcomes(records), byDigest: new Map(records.map((r) => [r.claim.envelopeDigest, r])), deciders, previousConfig };
+}
+
+function recordSection(r: ReportRecord, ctx: Context): Section {
   const c = r.claim;
   const p = r.entry.predicate;
   const head: Line = [`${c.time} · entry ${c.index} · ${p.changeType}`];
   if (p.model !== undefined) head.push(' · ', code(p.model.id));
   if (p.environment !== undefined) head.push(' · ', code(p.environment));
   const items: Item[] = [];
-  const approved = p.approves === undefined ? undefined : byDigest.get(p.approves.digest.sha256 ?? '');
+  const approved = p.approves === undefined ? undefined : ctx.byDigest.get(p.approves.digest.sha256 ?? '');
   if (c.role === 'match') items.push({ line: ['In this pack because: it matches the query'] });
   else if (c.role === 'approval') {
     items.push({ line: [`In this pack because: it ${p.approves?.decision === 'reject' ? 'rejects' : 'approves'} entry ${approved?.claim.index ?? '?'}, which is in this pack (it is outside the query itself)`] });
   } else {
-    const by = all.filter((a) => a.entry.predicate.approves?.digest.sha256 === c.envelopeDigest).map((a) => a.claim.index);
+    const by = ctx.deciders.get(c.envelopeDigest) ?? [];
     const who = by.length === 1 ? `entry ${by[0]!} decides` : `entries ${by.join(', ')} decide`;
     items.push({ line: [`In this pack because: ${who} on it, in this pack (it is outside the query itself)`] });
   }
@@ -410,17 +433,7 @@ function recordSection(
   if (p.reason !== undefined) items.push({ line: ['Reason: ', p.reason] });
   if (p.ticket !== undefined) items.push({ line: ['Ticket: ', p.ticket] });
   if (p.config !== undefined) {
-    const previous = [...all]
-      .reverse()
-      .find(
-        (x) =>
-          x.claim.index < c.index &&
-          x.entry.predicate.config !== undefined &&
-          x.entry.predicate.changeType !== 'approval' &&
-          x.entry.predicate.model?.id === p.model?.id &&
-          x.entry.predicate.environment === p.environment
-      );
-    items.push(configItem(p.config, previous));
+    items.push(configItem(p.config, ctx.previousConfig.get(c.index)));
   }
   if (p.trainingData !== undefined) {
     items.push({
@@ -439,7 +452,7 @@ function recordSection(
   }
   if (p.createdAt !== undefined) items.push({ line: [`Time the submitter claims: ${p.createdAt}`] });
   if (p.previous !== undefined) {
-    const prev = byDigest.get(p.previous.digest.sha256 ?? '');
+    const prev = ctx.byDigest.get(p.previous.digest.sha256 ?? '');
     const l: Line = ['Follows: '];
     if (prev !== undefined) l.push(`entry ${prev.claim.index} `);
     else if (p.previous.entry !== undefined) l.push(`entry ${p.previous.entry} (as the record says; not in this pack) `);
@@ -447,7 +460,7 @@ function recordSection(
     items.push({ line: l });
   }
   if (p.annotations !== undefined) items.push({ line: ['Annotations: ', code(stableStringify(p.annotations))] });
-  const outcome = outcomes.get(c.index);
+  const outcome = ctx.outcomes.get(c.index);
   if (outcome !== undefined) {
     const verdict: Line = outcome.approved
       ? [strong('APPROVED'), ` by ${outcome.approvedBy.join(', ')}`]
@@ -464,8 +477,8 @@ function recordSection(
 
 function sections(input: ReportInput): { title: string; sections: Section[] } {
   const { manifest: m, records, cosigners } = input;
-  const outcomes = approvalOutcomes(records);
-  const byDigest = new Map(records.map((r) => [r.claim.envelopeDigest, r]));
+  const ctx = context(records);
+  const outcomes = ctx.outcomes;
   const matched = records.filter((r) => r.claim.role === 'match');
   const changes = matched.filter((r) => r.entry.predicate.changeType !== 'approval');
   const types = new Map<string, number>();
@@ -473,9 +486,8 @@ function sections(input: ReportInput): { title: string; sections: Section[] } {
   const typeList = [...types].map(([t, n]) => `${n} ${t}`).join(', ');
   const notApproved = changes.filter((r) => outcomes.get(r.claim.index)?.approved !== true);
   const approvals = records.filter((r) => r.entry.predicate.changeType === 'approval');
-  const counted = approvals.filter((a) =>
-    [...outcomes.values()].some((o) => o.approvals.some((v) => v.index === a.claim.index && v.counted))
-  ).length;
+  const countedIndexes = new Set([...outcomes.values()].flatMap((o) => o.approvals.filter((v) => v.counted).map((v) => v.index)));
+  const counted = approvals.filter((a) => countedIndexes.has(a.claim.index)).length;
   const ctxApprovals = records.filter((r) => r.claim.role === 'approval').length;
   const ctxChanges = records.filter((r) => r.claim.role === 'approved-change').length;
   const what = subject(m);
@@ -640,7 +652,7 @@ function sections(input: ReportInput): { title: string; sections: Section[] } {
       ...(records.length === 0 ? [{ kind: 'p' as const, line: ['No records.'] }] : []),
     ],
   };
-  return { title, sections: [header, ...records.map((r) => recordSection(r, records, outcomes, byDigest))] };
+  return { title, sections: [header, ...records.map((r) => recordSection(r, ctx))] };
 }
 
 /**

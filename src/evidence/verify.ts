@@ -389,6 +389,7 @@ export function verifyPack(files: ReadonlyMap<string, Uint8Array>, options: Veri
 
   // Roles and what approvals approve, across records.
   const byDigest = new Map(records.map((r) => [r.claim.envelopeDigest, r]));
+  const decidedOn = new Set(records.map((r) => r.claim.approves?.envelopeDigest));
   for (const r of records) {
     const c = r.claim;
     if (c.approves !== undefined) {
@@ -408,7 +409,7 @@ export function verifyPack(files: ReadonlyMap<string, Uint8Array>, options: Veri
         fail('CLAIM_MISMATCH', M, `it is outside the query, and the change it decides on is not in the pack`, c.index);
       }
     }
-    if (role === 'approved-change' && !records.some((a) => a.claim.approves?.envelopeDigest === c.envelopeDigest)) {
+    if (role === 'approved-change' && !decidedOn.has(c.envelopeDigest)) {
       fail('CLAIM_MISMATCH', M, `it is outside the query, and no approval in the pack decides on it`, c.index);
     }
   }
