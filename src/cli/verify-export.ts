@@ -92,7 +92,7 @@ function summary(dir: string, pack: VerifiedPack): string {
     `  signers: ${signers}`,
     '  reports: report.md and report.html are exactly what these records produce',
     ...pack.notes.map((n) => `  note: ${n}`),
-    "  not proven: that the log's index returned every matching record (a monitor reading every entry shows that)",
+    "  not proven: that no matching record is missing (the log's index, or whoever held the pack, could leave one out: export again, or run a monitor)",
   ];
   return lines.join('\n') + '\n';
 }

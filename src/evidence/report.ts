@@ -590,9 +590,9 @@ function sections(input: ReportInput): { title: string; sections: Section[] } {
         items: [
           {
             line: [
-              "Completeness. The records were found through the log's index, which is the operator's word: it could leave a record out. Only reading every entry of the log shows that none is missing (",
+              "Completeness. The records were found through the log's index, which is the operator's word: it could leave a record out. Nor is the pack signed as a whole: whoever holds it could remove a record (a rejection, say) and make the manifest and reports again. Only reading the log shows that none is missing: export again, or run ",
               code('candor monitor'),
-              ' does this continuously).',
+              ', which reads every entry.',
             ],
           },
           {

@@ -31,9 +31,11 @@
  * compared with what candor would write, and the manifest's SHA-256 of each file catches
  * what meaning cannot (a comment in policy.txt, a cosignature by a witness you do not know).
  *
- * What verification cannot show: that the log's index returned every matching record
- * (a monitor reading every entry shows that), and the integration times beyond the
- * witnesses' bound (the log's clock is the operator's word).
+ * What verification cannot show: that no matching record is missing (the log's index
+ * could leave one out, and the pack is not signed as a whole, so whoever holds it could
+ * drop a record and make the manifest and reports again; the log itself, read by a
+ * monitor or exported again, shows that), and the integration times beyond the witnesses'
+ * bound (the log's clock is the operator's word).
  */
 import { COSIGNATURE_V1_SIZE, cosignatureTimestamp } from '../checkpoint/cosignature.js';
 import { formatProofFile, parseProofFile } from '../client/proof-file.js';

@@ -164,7 +164,7 @@ describe('candor verify-export', () => {
         "  consistent: the log's checkpoint at export (size 8) extends it",
         "  signers: every signer checked under the pack's allowlist snapshot (submitters.json; pass --submitters to use your own)",
         '  reports: report.md and report.html are exactly what these records produce',
-        "  not proven: that the log's index returned every matching record (a monitor reading every entry shows that)",
+        "  not proven: that no matching record is missing (the log's index, or whoever held the pack, could leave one out: export again, or run a monitor)",
         '',
       ].join('\n')
     );
