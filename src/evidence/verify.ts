@@ -47,7 +47,7 @@ import { verifyConsistency, verifyInclusion } from '../merkle/verify.js';
 import { parseNote } from '../note/note.js';
 import type { ApprovalOutcome, SignerInfo } from '../search/approvals.js';
 import { equalBytes, fromUtf8, toBase64, toHex, utf8 } from '../util/bytes.js';
-import { isLogError } from '../util/errors.js';
+import { isLogError, type ErrorCode } from '../util/errors.js';
 import { EvidenceError, type EvidenceErrorCode } from './errors.js';
 import {
   PACK_FILES,
@@ -107,23 +107,22 @@ function fail(code: EvidenceErrorCode, file: string, why: string, entry?: number
   throw new EvidenceError(code, `${where(file, entry)}: ${why}`, file, entry);
 }
 
-/** A client-library failure as an EvidenceError of the matching kind. */
+/** The kind of failure each client-library error code is, in a pack. */
+const KIND_OF: Partial<Record<ErrorCode, EvidenceErrorCode>> = {
+  MALFORMED: 'MALFORMED',
+  TOO_LARGE: 'MALFORMED',
+  UNKNOWN_LOG: 'BAD_SIGNATURE',
+  BAD_SIGNATURE: 'BAD_SIGNATURE',
+  QUORUM_NOT_MET: 'QUORUM_NOT_MET',
+  PROOF_FAILED: 'BAD_PROOF',
+  ENTRY_MISMATCH: 'ENTRY_MISMATCH',
+};
+
+/** A client-library failure as an EvidenceError of the matching kind (anything else is rethrown). */
 function fromLogError(err: unknown, file: string, entry?: number): never {
-  if (err instanceof EvidenceError) throw err;
-  const message = err instanceof Error ? err.message : String(err);
-  const code: EvidenceErrorCode | undefined = isLogError(err, 'MALFORMED') || isLogError(err, 'TOO_LARGE')
-    ? 'MALFORMED'
-    : isLogError(err, 'UNKNOWN_LOG') || isLogError(err, 'BAD_SIGNATURE')
-      ? 'BAD_SIGNATURE'
-      : isLogError(err, 'QUORUM_NOT_MET')
-        ? 'QUORUM_NOT_MET'
-        : isLogError(err, 'PROOF_FAILED')
-          ? 'BAD_PROOF'
-          : isLogError(err, 'ENTRY_MISMATCH')
-            ? 'ENTRY_MISMATCH'
-            : undefined;
+  const code = isLogError(err) ? KIND_OF[err.code] : undefined;
   if (code === undefined) throw err;
-  return fail(code, file, message, entry);
+  return fail(code, file, (err as Error).message, entry);
 }
 
 const show = (v: unknown): string => JSON.stringify(v);
