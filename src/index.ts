@@ -18,3 +18,5 @@ export {
   type VerifiedTileReaderOptions,
 } from './client/verified-tiles.js';
 export * from './client/log-client.js';
+// Evidence packs for auditors: building and verifying them offline (docs/evidence.md).
+export * from './evidence/index.js';

@@ -18,13 +18,10 @@
  */
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
-import { startLog } from '../server/main.js';
-import { createKeyFile } from '../server/keyfile.js';
 import { validateKeyName } from '../note/keys.js';
 import { parseDecimal } from '../util/integers.js';
 import { isLogError } from '../util/errors.js';
 import { checkWitnessSet, parseWitnessSpec, type WitnessConfig } from '../log/witness-protocol.js';
-import { witnessCommand } from './witness.js';
 import { verifyCommand, VERIFY_USAGE } from './verify.js';
 import { writeProofFile } from './proof-out.js';
 import { monitorCommand, MONITOR_USAGE } from './monitor.js';
@@ -38,6 +35,8 @@ import { stateCommand } from './state.js';
 import { verifyDeploymentCommand } from './verify-deployment.js';
 import { reindexCommand } from './reindex.js';
 import { RECORDS_USAGE } from './records-client.js';
+import { exportCommand, EVIDENCE_USAGE } from './export.js';
+import { verifyExportCommand } from './verify-export.js';
 
 const USAGE = `usage: candor <command> [flags]
 
@@ -67,7 +66,7 @@ commands:
               --proof-out writes the receipt as an offline c2sp.org/tlog-proof (one FILE)
   checkpoint  print the log's latest checkpoint: [--url URL]
               (--url defaults to CANDOR_URL or http://127.0.0.1:8080)
-${VERIFY_USAGE}${GOVERNANCE_USAGE}${RECORDS_USAGE}${MONITOR_USAGE}  witness     run a witness daemon (candor witness --help)
+${VERIFY_USAGE}${GOVERNANCE_USAGE}${RECORDS_USAGE}${EVIDENCE_USAGE}${MONITOR_USAGE}  witness     run a witness daemon (candor witness --help)
 `;
 
 /** Exit codes: 0 success, 1 operation failed, 2 bad usage. */
@@ -76,6 +75,9 @@ const EXIT_USAGE = 2;
 
 class UsageError extends Error {}
 
+// The server and the witness daemon are imported when their command runs: loading them
+// (hono, LevelDB, the store) would double the start-up time of every client command,
+// which init containers, cron jobs and CI steps pay on each run.
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -88,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
     case 'checkpoint':
       return checkpointCommand(rest);
     case 'witness':
-      return witnessCommand(rest);
+      return (await import('./witness.js')).witnessCommand(rest);
     case 'verify':
       return verifyCommand(rest);
     case 'monitor':
@@ -109,6 +111,10 @@ async function main(argv: string[]): Promise<number> {
       return verifyDeploymentCommand(rest);
     case 'reindex':
       return reindexCommand(rest);
+    case 'export':
+      return exportCommand(rest);
+    case 'verify-export':
+      return verifyExportCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -170,6 +176,7 @@ async function serveCommand(args: string[]): Promise<number> {
     }
   }
   const witnessOptions = witnessFlags(values);
+  const { startLog } = await import('../server/main.js');
   const running = await startLog({
     dataDir: values.data ?? env('CANDOR_DATA') ?? './data',
     host: values.host ?? env('CANDOR_HOST') ?? '127.0.0.1',
@@ -252,6 +259,7 @@ async function keygenCommand(args: string[]): Promise<number> {
   } catch {
     throw new UsageError('--name must be non-empty, without spaces or "+" (e.g. example.com/log)');
   }
+  const { createKeyFile } = await import('../server/keyfile.js');
   const pair = await createKeyFile(values.out, values.name);
   console.error(`wrote signer key to ${values.out} (mode 0600)`);
   console.log(pair.verifierKey);

@@ -37,7 +37,7 @@
  * resubmission, or the same envelope in URL-safe base64, one entry.
  */
 import { LogError } from '../util/errors.js';
-import { concatBytes, utf8 } from '../util/bytes.js';
+import { concatBytes, fromBase64, toBase64, utf8 } from '../util/bytes.js';
 import { isJsonObject, parseStrictJson } from './strict-json.js';
 
 /** Largest envelope accepted, in bytes: a log entry is at most 65535 bytes (tlog-tiles). */
@@ -99,14 +99,18 @@ export function decodeDsseBase64(text: string, what: string): Uint8Array {
   if (rem === 1) throw bad('wrong length');
   if (pad > 0 && (body.length + pad) % 4 !== 0) throw bad('wrong padding');
   const std = body.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat(rem === 0 ? 0 : 4 - rem);
-  const bytes = Buffer.from(std, 'base64');
-  // Non-zero padding bits would decode too; only the canonical spelling round-trips.
-  if (bytes.toString('base64') !== std) throw bad('non-zero padding bits');
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  // The alphabet, length and padding are right by now: fromBase64 (canonical standard
+  // base64, no Buffer, so that envelopes parse in browsers too) can only refuse non-zero
+  // padding bits, which would decode too and give a second spelling of the same bytes.
+  try {
+    return fromBase64(std);
+  } catch {
+    throw bad('non-zero padding bits');
+  }
 }
 
 function encodeBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
+  return toBase64(bytes);
 }
 
 /**
