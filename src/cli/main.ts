@@ -48,7 +48,7 @@ commands:
               --origin NAME     log origin, for a new log (default <hostname>/candor) [CANDOR_ORIGIN]
               --key FILE        signer key file instead of DIR/log.key    [CANDOR_KEY]
               --batch-max N     most entries per integration (default 4096)  [CANDOR_BATCH_MAX]
-              --batch-age MS    longest wait for a batch to fill (default 2) [CANDOR_BATCH_AGE]
+              --batch-age MS    longest wait for a batch to fill (default 0) [CANDOR_BATCH_AGE]
               --witness NAME=VKEY@URL
                                 a witness to cosign checkpoints; repeatable  [CANDOR_WITNESSES,
                                                                 comma- or newline-separated]
@@ -184,7 +184,7 @@ async function serveCommand(args: string[]): Promise<number> {
     origin,
     keyFile: values.key ?? env('CANDOR_KEY'),
     batchMax,
-    batchAgeMs: intFlag(values['batch-age'] ?? env('CANDOR_BATCH_AGE'), '--batch-age', 2),
+    batchAgeMs: intFlag(values['batch-age'] ?? env('CANDOR_BATCH_AGE'), '--batch-age', 0),
     ...witnessOptions,
     submittersFile,
     reindex: values.reindex === true,

@@ -28,7 +28,7 @@ import { formatCheckpoint } from '../checkpoint/checkpoint.js';
 import { signNote } from '../note/note.js';
 import type { Signer } from '../note/keys.js';
 import { Frontier, rangeNodes } from '../merkle/tree.js';
-import { TILE_WIDTH, tileHashPosition } from '../merkle/tiles.js';
+import { TILE_HEIGHT, TILE_WIDTH } from '../merkle/tiles.js';
 import { EMPTY_ROOT, HASH_SIZE } from '../merkle/hash.js';
 import type { LogStore, StoredCheckpoint, StoredTile } from '../storage/store.js';
 import { LogError, invariant } from '../util/errors.js';
@@ -200,21 +200,27 @@ export class Integrator {
     // A batch may fill tiles and start new ones; every tile it writes to is kept, in order.
     const written: TileBuffer[] = [];
     const current = new Map<number, TileBuffer>(); // tile level -> tile being written
-    const onNode = (id: { level: number; index: number }, hash: Uint8Array): void => {
-      const pos = tileHashPosition(id);
-      if (pos === undefined) return;
-      let t = current.get(pos.tileLevel);
-      if (t === undefined || t.index !== pos.tileIndex) {
+    // Nodes at levels 0, 8, 16, … are tile hashes (tileHashPosition, inlined: this runs for
+    // every leaf and node of the batch).
+    const onNode = (level: number, index: number, hash: Uint8Array): void => {
+      if (level % TILE_HEIGHT !== 0) return;
+      const tileLevel = level / TILE_HEIGHT;
+      const tileIndex = Math.floor(index / TILE_WIDTH);
+      const offset = index - tileIndex * TILE_WIDTH;
+      let t = current.get(tileLevel);
+      if (t === undefined || t.index !== tileIndex) {
         invariant(t === undefined || t.width === TILE_WIDTH, 'left a tile before it was full');
-        t = startTile(base.edges, pos.tileLevel, pos.tileIndex);
-        current.set(pos.tileLevel, t);
+        t = startTile(base.edges, tileLevel, tileIndex);
+        current.set(tileLevel, t);
         written.push(t);
       }
-      invariant(pos.offset === t.width, 'tile hashes must be appended in order');
-      t.data.set(hash, pos.offset * HASH_SIZE);
+      invariant(offset === t.width, 'tile hashes must be appended in order');
+      t.data.set(hash, offset * HASH_SIZE);
       t.width++;
     };
-    for (const i of fresh) frontier.append(leafHashes[i]!, onNode);
+    const freshHashes = new Array<Uint8Array>(fresh.length);
+    for (let j = 0; j < fresh.length; j++) freshHashes[j] = leafHashes[fresh[j]!]!;
+    frontier.appendLeaves(freshHashes, onNode);
     const newSize = oldSize + fresh.length;
     const tiles: StoredTile[] = written.map((t) => ({
       level: t.level,
@@ -245,7 +251,7 @@ export class Integrator {
       await this.deps.store.commit({
         oldSize,
         entries: fresh.map((i) => entries[i]!),
-        leafHashes: fresh.map((i) => leafHashes[i]!),
+        leafHashes: freshHashes,
         tiles,
         checkpoint,
       });

@@ -323,6 +323,40 @@ export class Frontier {
     this.count += 1;
   }
 
+  /**
+   * append() for many leaves, for a log's append path: the same nodes reported in the same
+   * order, as (level, index, hash) without an object per node, and without copying the
+   * leaf hashes. Preconditions: every hash is 32 bytes (checked) and none is changed later
+   * (the frontier may keep it). If `onNode` throws, the frontier is left part-way: use this
+   * on a clone that is dropped on failure.
+   * @throws LogError MALFORMED when a hash is not 32 bytes or the tree would pass 2^53 - 1.
+   */
+  appendLeaves(
+    leafHashes: readonly Uint8Array[],
+    onNode: (level: number, index: number, hash: Uint8Array) => void
+  ): void {
+    if (this.count + leafHashes.length > MAX_SAFE) throw new LogError('MALFORMED', 'tree size would pass 2^53 - 1');
+    const hashes = this.hashes;
+    for (const leaf of leafHashes) {
+      if (leaf.length !== HASH_SIZE) throw new LogError('MALFORMED', 'leaf hash must be 32 bytes');
+      let h = leaf;
+      let index = this.count;
+      let level = 0;
+      onNode(0, index, h);
+      let top = hashes.length;
+      while (index % 2 === 1) {
+        top -= 1;
+        h = nodeHash(hashes[top]!, h);
+        index = (index - 1) / 2;
+        level += 1;
+        onNode(level, index, h);
+      }
+      hashes.length = top;
+      hashes.push(h);
+      this.count += 1;
+    }
+  }
+
   /** The root hash of the tree so far (EMPTY_ROOT when empty), as a fresh array. */
   root(): Uint8Array {
     if (this.hashes.length === 0) return new Uint8Array(EMPTY_ROOT);

@@ -152,4 +152,23 @@ describe('Frontier', () => {
     expect(got[40]).toEqual({ level: 40, index: 0 });
     expect(f.root()).toEqual(tree.root(2 ** 40));
   });
+
+  it('appendLeaves reports the same nodes in the same order as append, in batches of any size', () => {
+    for (const batch of [1, 2, 3, 7, 64, 300]) {
+      const one = new Frontier();
+      const many = new Frontier();
+      const seenOne: string[] = [];
+      const seenMany: string[] = [];
+      for (let start = 0; start < N; start += batch) {
+        const part = leaves.slice(start, start + batch);
+        for (const h of part) one.append(h, (id, hash) => seenOne.push(`${id.level}/${id.index}/${Buffer.from(hash).toString('hex')}`));
+        many.appendLeaves(part, (level, index, hash) => seenMany.push(`${level}/${index}/${Buffer.from(hash).toString('hex')}`));
+        expect(many.size).toBe(one.size);
+        expect(many.root()).toEqual(ref.root(many.size));
+      }
+      expect(seenMany).toEqual(seenOne);
+      expect(seenMany.length).toBe(Array.from({ length: N }, (_, n) => storedHashIds(n).length).reduce((a, b) => a + b, 0));
+    }
+    expect(malformed(() => new Frontier().appendLeaves([new Uint8Array(31)], () => {}))).toBe(true);
+  });
 });
