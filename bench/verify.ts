@@ -1,18 +1,22 @@
 /**
  * Client inclusion verifications per second (child process): candor's client check of an
  * RFC 6962 inclusion proof (verifyInclusion: the leaf hash up the proof to the checkpoint's
- * root) in a tree of about 2^20 entries, with `--sha noble` (the isomorphic client's
- * default, @noble/hashes) or `--sha node` (node:crypto, plugged in with useSha256).
+ * root) in a tree of about 2^20 entries, with `--sha js` (the isomorphic client's default,
+ * src/merkle/sha256.ts), `--sha noble` (@noble/hashes, plugged in with useSha256) or
+ * `--sha node` (node:crypto, as servers plug it in).
  * Prints one JSON line.
  */
 import { leafHash, useSha256 } from '../src/merkle/hash.js';
 import { rootFromInclusion, verifyInclusion } from '../src/merkle/verify.js';
 import { nodeSha256 } from '../src/server/node-crypto.js';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { flags, makeEntry, num } from './common.js';
 
 const f = flags(process.argv.slice(2));
-const sha = f.get('sha') ?? 'noble';
+const sha = f.get('sha') ?? 'js';
 if (sha === 'node') useSha256(nodeSha256);
+else if (sha === 'noble') useSha256(nobleSha256);
+else if (sha !== 'js') throw new Error('--sha must be js, noble or node');
 const seconds = num(f, 'seconds', 3);
 const size = 1_048_576 + 12_345;
 
