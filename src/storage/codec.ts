@@ -84,6 +84,28 @@ export function decodeMeta(bytes: Uint8Array): LogMeta {
   return { origin, verifierKey };
 }
 
+/** How far the leaf-hash index (dedup-index.ts) covers the log. */
+export interface DedupWatermark {
+  readonly size: number;
+  readonly rootHash: Uint8Array;
+}
+
+/** Encodes the leaf-hash index's watermark record. */
+export function encodeDedupWatermark(w: DedupWatermark): Uint8Array {
+  return packr.pack({ v: RECORD_VERSION, size: w.size, rootHash: w.rootHash });
+}
+
+/** Decodes the watermark record. @throws LogError CORRUPT when it is not a v1 record. */
+export function decodeDedupWatermark(bytes: Uint8Array): DedupWatermark {
+  const r = decodeRecord(bytes, 'dedup watermark', ['v', 'size', 'rootHash']);
+  const { size, rootHash } = r;
+  if (!isCount(size)) throw corrupt('dedup watermark', 'size is not a safe non-negative integer');
+  if (!(rootHash instanceof Uint8Array) || rootHash.length !== ROOT_HASH_SIZE) {
+    throw corrupt('dedup watermark', `rootHash is not ${ROOT_HASH_SIZE} bytes`);
+  }
+  return { size, rootHash: Uint8Array.from(rootHash) };
+}
+
 /**
  * Encodes a dedup value: the entry index as a bare msgpack integer. Dedup values are one
  * per entry, so they carry no version tag of their own (that would add about 10 bytes to

@@ -6,7 +6,6 @@
  * |----------|---------------------------------------|--------------------------------|
  * | `b`      | bundle N, uint64 BE ‖ offset (1 byte) | entry chunk (below)            |
  * | `t`      | level (1 byte) ‖ index, uint64 BE     | raw tile bytes (32 × width)    |
- * | `d`      | leaf hash (32 bytes)                  | msgpack uint: the entry index  |
  * | `c`      | tree size, uint64 BE (8 bytes)        | msgpack checkpoint record      |
  * | `m`      | {@link META_KEY}                      | msgpack meta record            |
  *
@@ -16,6 +15,9 @@
  * bundle it touches instead of one per entry, a full bundle is the concatenation of its
  * chunks, and a chunk is never rewritten. (Format 2; format 1 kept one record per entry in
  * sublevel `e`, which a store of this format refuses to open.)
+ *
+ * The leaf-hash index is a LevelDB of its own in `<dir>/dedup` (dedup-index.ts): key the
+ * 32-byte leaf hash, value the msgpack uint entry index, plus one watermark record.
  *
  * Names are one character because abstract-level prefixes every key with `!name!`:
  * three bytes per key instead of, say, ten for `!entries!`, on every entry and hash.
@@ -30,7 +32,6 @@ import { LogError } from '../util/errors.js';
 export const SUBLEVEL = {
   chunks: 'b',
   tiles: 't',
-  dedup: 'd',
   checkpoints: 'c',
   meta: 'm',
 } as const;

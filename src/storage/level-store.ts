@@ -8,6 +8,9 @@
  * not at all, so after a crash the store holds every batch whose commit resolved, and
  * of the batch in flight either all of it or none of it.
  *
+ * The leaf-hash index (leaf hash → index) lives apart, in `<dir>/dedup`, written after
+ * each commit and rebuilt from the tiles when it lags (dedup-index.ts).
+ *
  * In memory it keeps only the latest checkpoint (so the committed size), read on open
  * and moved only after a commit's batch is durable. Entry, checkpoint and dedup reads are
  * bounded by that size: LevelDB makes a batch visible a moment before its promise
@@ -23,6 +26,8 @@ import { META_KEY, SUBLEVEL, checkpointKey, decodeU64Key, rootKey } from './keys
 import { BUNDLE_WIDTH, FORMAT1_ENTRIES, chunkKey, decodeChunk, decodeChunkKey, encodeChunk } from './keys.js';
 import { dedupKey, tileKey } from './keys.js';
 import { assertValidBatch } from './store.js';
+import { DedupIndex } from './dedup-index.js';
+import { join } from 'node:path';
 import type { IntegrationBatch, LogMeta, LogStore, StoredCheckpoint } from './store.js';
 
 type Bytes = Uint8Array;
@@ -33,7 +38,6 @@ function openSublevels(db: Level<Bytes, Bytes>) {
     chunks: db.sublevel<Bytes, Bytes>(SUBLEVEL.chunks, VIEW),
     format1Entries: db.sublevel<Bytes, Bytes>(FORMAT1_ENTRIES, VIEW),
     tiles: db.sublevel<Bytes, Bytes>(SUBLEVEL.tiles, VIEW),
-    dedup: db.sublevel<Bytes, Bytes>(SUBLEVEL.dedup, VIEW),
     checkpoints: db.sublevel<Bytes, Bytes>(SUBLEVEL.checkpoints, VIEW),
     meta: db.sublevel<Bytes, Bytes>(SUBLEVEL.meta, VIEW),
   };
@@ -63,6 +67,7 @@ export class LevelStore implements LogStore {
   /** The LevelDB directory. */
   readonly dir: string;
   private opened: Opened | undefined;
+  private dedup: DedupIndex | undefined;
   private latest: StoredCheckpoint | undefined;
   private committing = false;
   /** Set when a batch write failed: whether it landed is unknown until reopened. */
@@ -107,21 +112,43 @@ export class LevelStore implements LogStore {
       throw new Error(`cannot open store ${this.dir}: ${detail}`, { cause: err });
     }
     const subs = openSublevels(db);
+    const dedup = this.makeDedupIndex(join(this.dir, 'dedup'));
     try {
-      this.latest = await loadLatest(subs);
+      const latest = await loadLatest(subs);
+      this.latest = latest;
+      await dedup.open({
+        size: latest?.size ?? 0,
+        rootAt: async (size) => {
+          const bytes = await subs.checkpoints.get(checkpointKey(size));
+          return bytes === undefined ? undefined : codec.decodeCheckpoint(bytes).rootHash;
+        },
+        leafTile: async (index) => {
+          const v = await subs.tiles.get(tileKey(0, index));
+          return v === undefined ? undefined : plain(v);
+        },
+      });
     } catch (err) {
       await db.close();
       throw err;
     }
     this.opened = { db, subs };
+    this.dedup = dedup;
     this.failed = undefined;
+  }
+
+  /** Test seam: the leaf-hash index this store keeps in `dir`. */
+  protected makeDedupIndex(dir: string): DedupIndex {
+    return new DedupIndex(dir);
   }
 
   /** Closes the directory; later calls but open() reject with LogError CLOSED. */
   async close(): Promise<void> {
     const opened = this.opened;
+    const dedup = this.dedup;
     this.opened = undefined;
+    this.dedup = undefined;
     this.latest = undefined;
+    await dedup?.close();
     if (opened !== undefined) await opened.db.close();
   }
 
@@ -177,6 +204,9 @@ export class LevelStore implements LogStore {
       const message = `an earlier commit to ${this.dir} failed; reopen the store`;
       throw new LogError('CLOSED', message, { cause: this.failed.cause });
     }
+    // The leaf-hash index could not keep up with the log (a failed write): refuse before
+    // writing anything, as after a failed commit. A reopen rebuilds the index.
+    if (this.dedup!.failed !== undefined) throw this.dedup!.failed;
     if (this.committing) throw new LogError('CONFLICT', 'another commit is in flight');
     if (batch.oldSize !== this.size) {
       throw new LogError('CONFLICT', `stored size is ${this.size}, batch expects ${batch.oldSize}`);
@@ -200,6 +230,9 @@ export class LevelStore implements LogStore {
     }
     // Durable now: only here does the in-memory size move, so reads never run ahead.
     this.latest = checkpoint;
+    // The leaf-hash index follows (dedup-index.ts): queued now, answered from memory until
+    // written, rebuilt from the tiles after a crash.
+    await this.dedup!.add(batch.oldSize, batch.leafHashes, checkpoint.rootHash);
   }
 
   /**
@@ -315,15 +348,12 @@ export class LevelStore implements LogStore {
    * @throws LogError CLOSED when not open; CORRUPT when a value does not decode.
    */
   async lookupLeafHashes(leafHashes: readonly Uint8Array[]): Promise<(number | undefined)[]> {
-    const { db } = this.use();
-    const keys = leafHashes.map((h) => rootKey(SUBLEVEL.dedup, dedupKey(h)));
-    if (keys.length === 0) return [];
-    const values = await closedIfNotOpen(db.getMany(keys));
+    this.use();
+    for (const h of leafHashes) dedupKey(h); // checks the shape
+    if (leafHashes.length === 0) return [];
+    const found = await closedIfNotOpen(this.dedup!.lookup(leafHashes));
     const size = this.size;
-    return values.map((v) => {
-      const index = v === undefined ? undefined : codec.decodeIndex(v);
-      return index !== undefined && index < size ? index : undefined;
-    });
+    return found.map((index) => (index !== undefined && index < size ? index : undefined));
   }
 
   /**
@@ -355,12 +385,8 @@ export class LevelStore implements LogStore {
  * Every put of a commit: entries, dedup keys (first index wins), tiles, and the checkpoint
  * last. Keys carry their sublevel prefix (rootKey), so this is the on-disk layout of keys.ts.
  */
-/** Bytes of a dedup key as the root database stores it: `!d!` and the 32-byte leaf hash. */
-const DEDUP_ROOT_KEY_SIZE = 3 + 32;
-const DEDUP_CODE = SUBLEVEL.dedup.charCodeAt(0);
-
 function batchOps(batch: IntegrationBatch, cp: StoredCheckpoint): LevelPut[] {
-  const { entries, leafHashes, oldSize } = batch;
+  const { entries, oldSize } = batch;
   const ops: LevelPut[] = [];
   // One chunk per entry bundle the batch reaches into.
   for (let i = 0; i < entries.length; ) {
@@ -370,30 +396,6 @@ function batchOps(batch: IntegrationBatch, cp: StoredCheckpoint): LevelPut[] {
     const end = Math.min(entries.length, i + BUNDLE_WIDTH - offset);
     ops.push({ type: 'put', key: rootKey(SUBLEVEL.chunks, chunkKey(bundle, offset)), value: encodeChunk(entries, i, end) });
     i = end;
-  }
-  // Dedup keys in reverse index order: within a batch a later put of the same key wins,
-  // so a hash repeated within one batch keeps its first index, with no set of seen hashes.
-  // Keys (and, in the usual range, values) are views into one buffer for the whole batch
-  // rather than two small allocations per entry: LevelDB copies them into its batch.
-  const n = entries.length;
-  const keys = new Uint8Array(n * DEDUP_ROOT_KEY_SIZE);
-  const packed = oldSize >= 0x10000 && oldSize + n <= 0x100000000;
-  const values = packed ? new Uint8Array(n * 5) : undefined;
-  for (let i = n - 1; i >= 0; i--) {
-    const at = i * DEDUP_ROOT_KEY_SIZE;
-    keys[at] = 0x21; // '!'
-    keys[at + 1] = DEDUP_CODE;
-    keys[at + 2] = 0x21;
-    keys.set(dedupKey(leafHashes[i]!), at + 3);
-    const key = keys.subarray(at, at + DEDUP_ROOT_KEY_SIZE);
-    let value: Uint8Array;
-    if (values !== undefined) {
-      codec.writeUint32Index(values, i * 5, oldSize + i);
-      value = values.subarray(i * 5, i * 5 + 5);
-    } else {
-      value = codec.encodeIndex(oldSize + i);
-    }
-    ops.push({ type: 'put', key, value });
   }
   for (const t of batch.tiles) {
     ops.push({ type: 'put', key: rootKey(SUBLEVEL.tiles, tileKey(t.level, t.index)), value: t.data });
