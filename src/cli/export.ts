@@ -44,11 +44,11 @@ import { CommandError, logUrl, nodeIo, readInput, runCommand, usage, type Govern
 import { identifierFlag, timeFlag } from './history.js';
 import {
   RECORDS_EXIT,
-  RECORDS_EXIT_NAME,
   RecordReader,
   searchAll,
   type CheckedRecord,
   type IndexClaims,
+  reportFailure,
 } from './records-client.js';
 import { trustFlags } from './state.js';
 
@@ -368,13 +368,7 @@ export function exportCommand(args: string[], io: GovernanceIo = nodeIo): Promis
     try {
       return await body();
     } catch (err) {
-      const exitCode = err instanceof CommandError ? err.exitCode : RECORDS_EXIT.ERROR;
-      if (exitCode === RECORDS_EXIT.USAGE || (!json && exitCode === RECORDS_EXIT.ERROR)) throw err;
-      const code = RECORDS_EXIT_NAME[exitCode] ?? 'ERROR';
-      const message = err instanceof Error ? err.message : String(err);
-      if (json) io.out(JSON.stringify({ ok: false, exitCode, error: { code, message } }) + '\n');
-      else io.err(`candor export: FAILED (${code}): ${message}\n`);
-      return exitCode;
+      return reportFailure('export', io, json, err);
     }
   });
 }

@@ -375,3 +375,20 @@ export function shortDigest(d: Record<string, string> | undefined, full = false)
   const v = d[alg]!;
   return `${alg}:${full || v.length <= 16 ? v : `${v.slice(0, 8)}…${v.slice(-8)}`}`;
 }
+
+/**
+ * The failure path of a record command that reports its verdicts (export,
+ * verify-deployment): usage errors, and without --json plain errors, go back to runCommand
+ * (rethrown); any other failure is reported as `candor COMMAND: FAILED (CODE): …` on
+ * standard error, or as `{ok: false, exitCode, error}` with --json, and its exit code is
+ * returned.
+ */
+export function reportFailure(command: string, io: GovernanceIo, json: boolean, err: unknown): number {
+  const exitCode = err instanceof CommandError ? err.exitCode : RECORDS_EXIT.ERROR;
+  if (exitCode === RECORDS_EXIT.USAGE || (!json && exitCode === RECORDS_EXIT.ERROR)) throw err;
+  const code = RECORDS_EXIT_NAME[exitCode] ?? 'ERROR';
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) io.out(JSON.stringify({ ok: false, exitCode, error: { code, message } }) + '\n');
+  else io.err(`candor ${command}: FAILED (${code}): ${message}\n`);
+  return exitCode;
+}

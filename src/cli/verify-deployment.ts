@@ -57,6 +57,7 @@ import {
   shortDigest,
   shortTime,
   type ChangeStatus,
+  reportFailure,
 } from './records-client.js';
 import { LIVE_CHANGE_TYPES, trustFlags } from './state.js';
 
@@ -362,13 +363,7 @@ export function verifyDeploymentCommand(
     try {
       return await body();
     } catch (err) {
-      const exitCode = err instanceof CommandError ? err.exitCode : RECORDS_EXIT.ERROR;
-      if (exitCode === RECORDS_EXIT.USAGE || (!json && exitCode === RECORDS_EXIT.ERROR)) throw err;
-      const code = RECORDS_EXIT_NAME[exitCode] ?? 'ERROR';
-      const message = err instanceof Error ? err.message : String(err);
-      if (json) io.out(JSON.stringify({ ok: false, exitCode, error: { code, message } }) + '\n');
-      else io.err(`candor verify-deployment: FAILED (${code}): ${message}\n`);
-      return exitCode;
+      return reportFailure('verify-deployment', io, json, err);
     }
   });
 }

@@ -76,12 +76,10 @@ export class Log {
   private readonly now: () => number;
   private closed = false;
   private readonly filling: Promise<void> | undefined;
-  /** Base64 hashes of leaf ranges [lo, hi), by lo then hi (see inclusionProofBase64). */
-  private rangeMemo = new Map<number, Map<number, string>>();
-  private rangeMemoSize = 0;
-  /** Hashes of leaf ranges [lo, hi) that are not one subtree, by lo then hi (rangeHash). */
-  private foldMemo = new Map<number, Map<number, Uint8Array>>();
-  private foldMemoSize = 0;
+  /** Base64 hashes of wide leaf ranges [lo, hi) (see inclusionProofBase64). */
+  private readonly rangeMemo = new RangeMemo<string>();
+  /** Hashes of leaf ranges [lo, hi) that are not one subtree (rangeHash). */
+  private readonly foldMemo = new RangeMemo<Uint8Array>();
 
   private constructor(
     opts: LogOptions,
@@ -232,12 +230,12 @@ export class Log {
       // Ranges within one level-0 tile are specific to a few leaves and cheap to read from
       // the tile: only the wider ones, shared by many proofs, are remembered.
       const shared = hi - lo > TILE_WIDTH;
-      let b64 = shared ? this.rangeMemo.get(lo)?.get(hi) : undefined;
+      let b64 = shared ? this.rangeMemo.get(lo, hi) : undefined;
       if (b64 === undefined) {
         const h = this.rangeHash(lo, hi);
         if (h === undefined) return (await this.inclusionProof(index, size)).map(base64);
         b64 = base64(h);
-        if (shared) this.remember(lo, hi, b64);
+        if (shared) this.rangeMemo.set(lo, hi, b64);
       }
       out[i] = b64;
     }
@@ -297,32 +295,12 @@ export class Log {
     }
     // Not one subtree: a range at the right edge of the tree, folded from several. Every
     // proof in the tree of that size shares these, so they are remembered.
-    const byHi = this.foldMemo.get(lo);
-    let h = byHi?.get(hi);
+    let h = this.foldMemo.get(lo, hi);
     if (h === undefined) {
       h = this.reader.rangeHashCached(lo, hi);
-      if (h === undefined) return undefined;
-      if (this.foldMemoSize >= RANGE_MEMO_MAX) {
-        this.foldMemo = new Map();
-        this.foldMemoSize = 0;
-      }
-      let m = this.foldMemo.get(lo);
-      if (m === undefined) this.foldMemo.set(lo, (m = new Map()));
-      m.set(hi, h);
-      this.foldMemoSize++;
+      if (h !== undefined) this.foldMemo.set(lo, hi, h);
     }
     return h;
-  }
-
-  private remember(lo: number, hi: number, b64: string): void {
-    if (this.rangeMemoSize >= RANGE_MEMO_MAX) {
-      this.rangeMemo = new Map();
-      this.rangeMemoSize = 0;
-    }
-    let byHi = this.rangeMemo.get(lo);
-    if (byHi === undefined) this.rangeMemo.set(lo, (byHi = new Map()));
-    byHi.set(hi, b64);
-    this.rangeMemoSize++;
   }
 
   /**
@@ -411,8 +389,33 @@ export class Log {
   }
 }
 
-/** Most range hashes remembered for proofs (about 10 MiB); the memo restarts when full. */
+/** Most range hashes one memo keeps (a few MiB); it starts again when full. */
 const RANGE_MEMO_MAX = 65536;
+
+/**
+ * Values by leaf range [lo, hi), bounded: a range's hash never changes, and the ranges a
+ * log's proofs share are few at any time (those of recent tree sizes), so a full memo is
+ * simply dropped and refilled.
+ */
+class RangeMemo<T> {
+  private byLo = new Map<number, Map<number, T>>();
+  private count = 0;
+
+  get(lo: number, hi: number): T | undefined {
+    return this.byLo.get(lo)?.get(hi);
+  }
+
+  set(lo: number, hi: number, value: T): void {
+    if (this.count >= RANGE_MEMO_MAX) {
+      this.byLo = new Map();
+      this.count = 0;
+    }
+    let byHi = this.byLo.get(lo);
+    if (byHi === undefined) this.byLo.set(lo, (byHi = new Map()));
+    byHi.set(hi, value);
+    this.count++;
+  }
+}
 
 /** Standard base64 of a hash (the server's Buffer codec; the same text as util toBase64). */
 function base64(h: Uint8Array): string {

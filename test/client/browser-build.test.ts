@@ -2,78 +2,17 @@
 // the bundler vitest already brings (rolldown, through vite), fail if any Node built-in is
 // reached, then run the bundle in a fresh VM context that has only what a browser has (no
 // process, Buffer, require or module) and verify a proof with it.
-import { builtinModules } from 'node:module';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import { browserContext, bundleForBrowser } from '../helpers/browser-bundle.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatProofFile, leafHash } from '../../src/index.js';
 import { NOW_MS, W1, W2, cosign, makeEntry, policyText, servedLog } from './fixtures.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-
-interface Rolldown {
-  rolldown(options: Record<string, unknown>): Promise<{
-    generate(o: Record<string, unknown>): Promise<{ output: Array<{ code: string }> }>;
-    close(): Promise<void>;
-  }>;
-}
-
-/** Bundles `input` for browsers; rejects when it reaches a Node built-in module. */
-async function bundleForBrowser(input: string): Promise<string> {
-  // Not a dependency of candor: rolldown comes with vitest (vite 8). A variable specifier
-  // keeps TypeScript from needing its types.
-  const specifier = 'rolldown';
-  const { rolldown } = (await import(specifier)) as Rolldown;
-  const builtins = new Set(builtinModules);
-  const bundle = await rolldown({
-    input,
-    platform: 'browser',
-    resolve: { extensionAlias: { '.js': ['.ts', '.js'] } },
-    logLevel: 'silent',
-    plugins: [
-      {
-        name: 'no-node-builtins',
-        resolveId(source: string, importer: string | undefined) {
-          if (source.startsWith('node:') || builtins.has(source) || builtins.has(source.split('/')[0]!)) {
-            throw new Error(`Node built-in "${source}" imported by ${importer ?? 'the entry'}`);
-          }
-          return null;
-        },
-      },
-    ],
-  });
-  try {
-    const { output } = await bundle.generate({ format: 'iife', name: 'candorClient' });
-    expect(output).toHaveLength(1);
-    return output[0]!.code;
-  } finally {
-    await bundle.close();
-  }
-}
-
-/** A context with the globals browsers have that the client uses, and nothing from Node. */
-function browserContext(): vm.Context {
-  const ctx = vm.createContext({ __enc: new TextEncoder(), __TD: TextDecoder, URL });
-  // Arrays made here must belong to the context's realm, as in a browser.
-  vm.runInContext(
-    `(() => {
-       const enc = __enc;
-       const TD = __TD;
-       globalThis.TextEncoder = class { encode(s) { return new Uint8Array(enc.encode(s)); } };
-       globalThis.TextDecoder = class {
-         constructor(l, o) { this.d = new TD(l, o); }
-         decode(b) { return this.d.decode(b); }
-       };
-       delete globalThis.__enc;
-       delete globalThis.__TD;
-     })();`,
-    ctx
-  );
-  return ctx;
-}
 
 describe('the client in a browser', () => {
   let code: string;
@@ -81,7 +20,7 @@ describe('the client in a browser', () => {
   let entryJson: string; // the entry's bytes as a JSON array, rebuilt inside the context
 
   beforeAll(async () => {
-    code = await bundleForBrowser(join(root, 'src/client/index.ts'));
+    code = await bundleForBrowser(join(root, 'src/client/index.ts'), 'candorClient');
     const { log } = await servedLog(12);
     const note = cosign(log.checkpoint.note, [W1, W2]);
     const entry = makeEntry(7);
@@ -99,7 +38,7 @@ describe('the client in a browser', () => {
     try {
       const bad = join(dir, 'bad.ts');
       await writeFile(bad, `import { createHash } from 'node:crypto';\nexport const h = createHash;\n`);
-      await expect(bundleForBrowser(bad)).rejects.toThrow(/Node built-in "node:crypto"/);
+      await expect(bundleForBrowser(bad, 'candorClient')).rejects.toThrow(/Node built-in "node:crypto"/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -3,57 +3,21 @@
 // from the bundle in a VM context with only what a browser has, on a pack made by candor
 // export. DSSE signatures are checked by the AllowlistReader handed in, as a browser page
 // would hand in one built on WebCrypto.
-import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import vm from 'node:vm';
+import { browserContext, bundleForBrowser } from '../helpers/browser-bundle.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNodeAllowlist } from '../../src/cli/evidence-allowlist.js';
 import { NOW, POLICY_TWO, makePack, type MadePack } from './fixture.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-interface Rolldown {
-  rolldown(options: Record<string, unknown>): Promise<{
-    generate(o: Record<string, unknown>): Promise<{ output: Array<{ code: string }> }>;
-    close(): Promise<void>;
-  }>;
-}
-
-async function bundleForBrowser(input: string): Promise<string> {
-  const specifier = 'rolldown'; // comes with vitest; not a dependency of candor
-  const { rolldown } = (await import(specifier)) as Rolldown;
-  const builtins = new Set(builtinModules);
-  const bundle = await rolldown({
-    input,
-    platform: 'browser',
-    resolve: { extensionAlias: { '.js': ['.ts', '.js'] } },
-    logLevel: 'silent',
-    plugins: [
-      {
-        name: 'no-node-builtins',
-        resolveId(source: string, importer: string | undefined) {
-          if (source.startsWith('node:') || builtins.has(source) || builtins.has(source.split('/')[0]!)) {
-            throw new Error(`Node built-in "${source}" imported by ${importer ?? 'the entry'}`);
-          }
-          return null;
-        },
-      },
-    ],
-  });
-  try {
-    const { output } = await bundle.generate({ format: 'iife', name: 'candorEvidence' });
-    return output[0]!.code;
-  } finally {
-    await bundle.close();
-  }
-}
-
 describe('evidence packs in a browser', () => {
   let code: string;
   let p: MadePack;
   beforeAll(async () => {
-    code = await bundleForBrowser(join(root, 'src/evidence/index.ts'));
+    code = await bundleForBrowser(join(root, 'src/evidence/index.ts'), 'candorEvidence');
     p = await makePack();
   });
   afterAll(async () => {
@@ -62,17 +26,7 @@ describe('evidence packs in a browser', () => {
 
   it('bundles with no Node built-ins, and verifies a pack (and refuses a changed one) without them', () => {
     expect(code).not.toMatch(/\brequire\s*\(|\bprocess\.|\bBuffer\s*[.(]/);
-    const enc = new TextEncoder();
-    const ctx = vm.createContext({ __enc: enc, __TD: TextDecoder });
-    vm.runInContext(
-      `(() => {
-         const enc = __enc, TD = __TD;
-         globalThis.TextEncoder = class { encode(s) { return new Uint8Array(enc.encode(s)); } };
-         globalThis.TextDecoder = class { constructor(l, o) { this.d = new TD(l, o); } decode(b) { return this.d.decode(b); } };
-         delete globalThis.__enc; delete globalThis.__TD;
-       })();`,
-      ctx
-    );
+    const ctx = browserContext();
     for (const name of ['process', 'Buffer', 'require']) expect(vm.runInContext(`typeof ${name}`, ctx), name).toBe('undefined');
     vm.runInContext(code, ctx);
     const files = JSON.stringify([...p.files].map(([path, b]) => [path, [...b]]));
