@@ -249,37 +249,32 @@ export class Log {
    * @throws LogError MALFORMED / NOT_FOUND for out-of-range arguments.
    */
   async inclusionProofJson(index: number, size: number): Promise<Uint8Array> {
+    return this.inclusionProofJsonCached(index, size) ?? proofJson(index, size, await this.inclusionProof(index, size));
+  }
+
+  /**
+   * inclusionProofJson from cached tiles only, without a promise: undefined when a tile it
+   * needs is not cached (the fast lane then awaits inclusionProofJson).
+   * @throws LogError MALFORMED / NOT_FOUND for out-of-range arguments.
+   */
+  inclusionProofJsonCached(index: number, size: number): Uint8Array | undefined {
     this.checkSize(size, 1);
     if (index >= size) {
       throw new LogError('MALFORMED', `index ${index} is not below tree size ${size}`);
     }
     // The ranges of inclusionPlan, walked top-down without building it, filled in bottom-up.
-    let hashes: Uint8Array[] = [];
+    const hashes: Uint8Array[] = [];
     let lo = 0;
     let hi = size;
     while (hi - lo > 1) {
       const mid = lo + largestPowerOfTwoBelow(hi - lo);
       const h = index < mid ? this.rangeHash(mid, hi) : this.rangeHash(lo, mid);
-      if (h === undefined) break; // a tile is not cached
+      if (h === undefined) return undefined; // a tile is not cached
       hashes.push(h);
       if (index < mid) hi = mid;
       else lo = mid;
     }
-    if (hi - lo > 1) hashes = await this.inclusionProof(index, size);
-    else hashes.reverse();
-    const head = `{"index":${index},"size":${size},"hashes":[`;
-    const b64 = base64Length(HASH_SIZE);
-    const out = new Uint8Array(head.length + hashes.length * (b64 + 3) + 2);
-    let at = asciiInto(head, out, 0);
-    for (let i = 0; i < hashes.length; i++) {
-      if (i > 0) out[at++] = 0x2c; // ,
-      out[at++] = 0x22; // "
-      at = base64Into(hashes[i]!, out, at);
-      out[at++] = 0x22;
-    }
-    out[at++] = 0x5d; // ]
-    out[at++] = 0x7d; // }
-    return out.subarray(0, at);
+    return proofJson(index, size, hashes.reverse());
   }
 
   /**
@@ -420,6 +415,23 @@ class RangeMemo<T> {
 /** Standard base64 of a hash (the server's Buffer codec; the same text as util toBase64). */
 function base64(h: Uint8Array): string {
   return Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('base64');
+}
+
+/** `{"index":I,"size":N,"hashes":[...]}` as UTF-8: JSON.stringify's bytes for it. */
+function proofJson(index: number, size: number, hashes: readonly Uint8Array[]): Uint8Array {
+  const head = `{"index":${index},"size":${size},"hashes":[`;
+  const b64 = base64Length(HASH_SIZE);
+  const out = new Uint8Array(head.length + hashes.length * (b64 + 3) + 2);
+  let at = asciiInto(head, out, 0);
+  for (let i = 0; i < hashes.length; i++) {
+    if (i > 0) out[at++] = 0x2c; // ,
+    out[at++] = 0x22; // "
+    at = base64Into(hashes[i]!, out, at);
+    out[at++] = 0x22;
+  }
+  out[at++] = 0x5d; // ]
+  out[at++] = 0x7d; // }
+  return out.subarray(0, at);
 }
 
 /** Writes ASCII `text` into `out` at `at`; returns the offset after it. */

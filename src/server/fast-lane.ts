@@ -103,10 +103,12 @@ export function fastLane(deps: FastLaneDeps, app: RequestListener): RequestListe
       if (url.startsWith('/v1/proof/inclusion?')) {
         const m = INCLUSION_QUERY.exec(url.slice('/v1/proof/inclusion?'.length));
         if (m !== null) {
-          return get(req, res, async () => {
+          return get(req, res, () => {
             const index = parseDecimal(m[1] ?? m[4]!, 'index');
             const size = parseDecimal(m[2] ?? m[3]!, 'size');
-            send(res, 200, 'application/json', await log.inclusionProofJson(index, size));
+            const body = log.inclusionProofJsonCached(index, size);
+            if (body !== undefined) return send(res, 200, 'application/json', body);
+            return log.inclusionProofJson(index, size).then((b) => send(res, 200, 'application/json', b));
           });
         }
       }
