@@ -109,7 +109,7 @@ const limit = await runJson<{ shaNode: number; shaJs: number; shaNoble: number; 
 results.limit = limit;
 
 say(`in-process durable appends: ${P.append} entries`);
-const append = await runJson<{ rate: number }>([bench('append'), '--entries', String(P.append), '--dir', base], 10 * MIN);
+const append = await runJson<{ rate: number }>(['--expose-gc', bench('append'), '--entries', String(P.append), '--dir', base], 10 * MIN);
 results.append = append;
 
 say(`hypercore 10 peer: ${P.append} entries`);
@@ -125,7 +125,7 @@ const growth = await runJson<{
   marks: Array<{ entries: number; rate: number; rssBytes: number; diskBytesPerEntry: number }>;
   diskBytesPerEntryAfterClose: number;
 }>(
-  [bench('append'), '--entries', String(P.growth[1]), '--marks', P.growth.join(','), '--window', '500000', '--dir', base],
+  ['--expose-gc', bench('append'), '--entries', String(P.growth[1]), '--marks', P.growth.join(','), '--window', '500000', '--dir', base],
   40 * MIN
 );
 results.growth = growth;

@@ -80,6 +80,8 @@ export class Log {
   private readonly rangeMemo = new RangeMemo<string>();
   /** Hashes of leaf ranges [lo, hi) that are not one subtree (rangeHash). */
   private readonly foldMemo = new RangeMemo<Uint8Array>();
+  /** The encoded upper part of inclusion proofs, by level-0 tile and tree size. */
+  private readonly upperMemo = new RangeMemo<Uint8Array>();
 
   private constructor(
     opts: LogOptions,
@@ -249,7 +251,10 @@ export class Log {
    * @throws LogError MALFORMED / NOT_FOUND for out-of-range arguments.
    */
   async inclusionProofJson(index: number, size: number): Promise<Uint8Array> {
-    return this.inclusionProofJsonCached(index, size) ?? proofJson(index, size, await this.inclusionProof(index, size));
+    return (
+      this.inclusionProofJsonCached(index, size) ??
+      proofJson(index, size, await this.inclusionProof(index, size), new Uint8Array(0))
+    );
   }
 
   /**
@@ -262,19 +267,41 @@ export class Log {
     if (index >= size) {
       throw new LogError('MALFORMED', `index ${index} is not below tree size ${size}`);
     }
-    // The ranges of inclusionPlan, walked top-down without building it, filled in bottom-up.
-    const hashes: Uint8Array[] = [];
+    // The ranges of inclusionPlan, walked top-down without building it. While the range
+    // is wider than a tile, every split falls on a multiple of 256, so the siblings taken
+    // there (the upper part of the proof, its last hashes) are the same for all 256 leaves
+    // of the leaf's level-0 tile: they are kept encoded, per tile and tree size, and only
+    // the hashes within the tile are read for each proof.
+    const tile = Math.floor(index / TILE_WIDTH);
     let lo = 0;
     let hi = size;
+    let upper = this.upperMemo.get(tile, size);
+    if (upper !== undefined) {
+      lo = tile * TILE_WIDTH;
+      hi = Math.min(lo + TILE_WIDTH, size);
+    } else {
+      const above: Uint8Array[] = [];
+      while (hi - lo > TILE_WIDTH) {
+        const mid = lo + largestPowerOfTwoBelow(hi - lo);
+        const h = index < mid ? this.rangeHash(mid, hi) : this.rangeHash(lo, mid);
+        if (h === undefined) return undefined; // a tile is not cached
+        above.push(h);
+        if (index < mid) hi = mid;
+        else lo = mid;
+      }
+      upper = encodeHashes(above.reverse());
+      this.upperMemo.set(tile, size, upper);
+    }
+    const below: Uint8Array[] = [];
     while (hi - lo > 1) {
       const mid = lo + largestPowerOfTwoBelow(hi - lo);
       const h = index < mid ? this.rangeHash(mid, hi) : this.rangeHash(lo, mid);
-      if (h === undefined) return undefined; // a tile is not cached
-      hashes.push(h);
+      if (h === undefined) return undefined;
+      below.push(h);
       if (index < mid) hi = mid;
       else lo = mid;
     }
-    return proofJson(index, size, hashes.reverse());
+    return proofJson(index, size, below.reverse(), upper);
   }
 
   /**
@@ -388,9 +415,9 @@ export class Log {
 const RANGE_MEMO_MAX = 65536;
 
 /**
- * Values by leaf range [lo, hi), bounded: a range's hash never changes, and the ranges a
- * log's proofs share are few at any time (those of recent tree sizes), so a full memo is
- * simply dropped and refilled.
+ * Values by a pair of numbers (a leaf range [lo, hi), or a tile and a tree size), bounded:
+ * what is kept never changes, and what a log's proofs share at any time is little (that of
+ * recent tree sizes), so a full memo is simply dropped and refilled.
  */
 class RangeMemo<T> {
   private byLo = new Map<number, Map<number, T>>();
@@ -418,20 +445,34 @@ function base64(h: Uint8Array): string {
 }
 
 /** `{"index":I,"size":N,"hashes":[...]}` as UTF-8: JSON.stringify's bytes for it. */
-function proofJson(index: number, size: number, hashes: readonly Uint8Array[]): Uint8Array {
+function proofJson(index: number, size: number, hashes: readonly Uint8Array[], upper: Uint8Array): Uint8Array {
   const head = `{"index":${index},"size":${size},"hashes":[`;
-  const b64 = base64Length(HASH_SIZE);
-  const out = new Uint8Array(head.length + hashes.length * (b64 + 3) + 2);
+  const lower = encodeHashes(hashes);
+  // Pooled memory: an answer is written once and dropped.
+  const out = Buffer.allocUnsafe(head.length + lower.length + upper.length + 3);
   let at = asciiInto(head, out, 0);
+  out.set(lower, at);
+  at += lower.length;
+  if (lower.length > 0 && upper.length > 0) out[at++] = 0x2c; // ,
+  out.set(upper, at);
+  at += upper.length;
+  out[at++] = 0x5d; // ]
+  out[at++] = 0x7d; // }
+  return out.subarray(0, at);
+}
+
+/** Hashes as the inside of a JSON array of base64 strings: `"…","…"` (empty for none). */
+function encodeHashes(hashes: readonly Uint8Array[]): Uint8Array {
+  if (hashes.length === 0) return new Uint8Array(0);
+  const out = new Uint8Array(hashes.length * (base64Length(HASH_SIZE) + 3) - 1);
+  let at = 0;
   for (let i = 0; i < hashes.length; i++) {
     if (i > 0) out[at++] = 0x2c; // ,
     out[at++] = 0x22; // "
     at = base64Into(hashes[i]!, out, at);
     out[at++] = 0x22;
   }
-  out[at++] = 0x5d; // ]
-  out[at++] = 0x7d; // }
-  return out.subarray(0, at);
+  return out;
 }
 
 /** Writes ASCII `text` into `out` at `at`; returns the offset after it. */
