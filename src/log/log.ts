@@ -5,7 +5,6 @@
  */
 import { leafHash } from '../merkle/hash.js';
 import {
-  inclusionPlan,
   proveConsistencyAsync,
   proveInclusionAsync,
 } from '../merkle/tree.js';
@@ -76,12 +75,10 @@ export class Log {
   private readonly now: () => number;
   private closed = false;
   private readonly filling: Promise<void> | undefined;
-  /** Base64 hashes of wide leaf ranges [lo, hi) (see inclusionProofBase64). */
-  private readonly rangeMemo = new RangeMemo<string>();
   /** Hashes of leaf ranges [lo, hi) that are not one subtree (rangeHash). */
   private readonly foldMemo = new RangeMemo<Uint8Array>();
-  /** The encoded upper part of inclusion proofs, by level-0 tile and tree size. */
-  private readonly upperMemo = new RangeMemo<Uint8Array>();
+  /** The upper part of inclusion proofs, by level-0 tile and tree size (proofParts). */
+  private readonly upperMemo = new RangeMemo<UpperPart>();
 
   private constructor(
     opts: LogOptions,
@@ -213,35 +210,16 @@ export class Log {
   }
 
   /**
-   * inclusionProof with the hashes in standard base64, as receipts and the proof API send
-   * them. Every hash of an inclusion proof is the root of a leaf range [lo, hi), which does
-   * not depend on the tree size, and the receipts of one batch share most of their ranges
-   * (all the upper ones), so range hashes are remembered, already in base64, in a bounded
-   * map: a receipt costs a few hashes near its leaf instead of a whole proof.
+   * inclusionProof with the hashes in standard base64, as receipts send them: from cached
+   * tiles (proofParts), the shared upper part already in base64; else from the provers.
    * @throws LogError MALFORMED / NOT_FOUND for out-of-range arguments.
    */
   async inclusionProofBase64(index: number, size: number): Promise<string[]> {
-    this.checkSize(size, 1);
-    if (index >= size) {
-      throw new LogError('MALFORMED', `index ${index} is not below tree size ${size}`);
-    }
-    const ranges = inclusionPlan(index, size);
-    const out = new Array<string>(ranges.length);
-    for (let i = 0; i < ranges.length; i++) {
-      const [lo, hi] = ranges[i]!;
-      // Ranges within one level-0 tile are specific to a few leaves and cheap to read from
-      // the tile: only the wider ones, shared by many proofs, are remembered.
-      const shared = hi - lo > TILE_WIDTH;
-      let b64 = shared ? this.rangeMemo.get(lo, hi) : undefined;
-      if (b64 === undefined) {
-        const h = this.rangeHash(lo, hi);
-        if (h === undefined) return (await this.inclusionProof(index, size)).map(base64);
-        b64 = base64(h);
-        if (shared) this.rangeMemo.set(lo, hi, b64);
-      }
-      out[i] = b64;
-    }
-    return out;
+    const parts = this.proofParts(index, size);
+    if (parts === undefined) return (await this.inclusionProof(index, size)).map(base64);
+    const { below, upper } = parts;
+    upper.base64 ??= upper.hashes.map(base64);
+    return [...below.map(base64), ...upper.base64];
   }
 
   /**
@@ -263,45 +241,61 @@ export class Log {
    * @throws LogError MALFORMED / NOT_FOUND for out-of-range arguments.
    */
   inclusionProofJsonCached(index: number, size: number): Uint8Array | undefined {
+    const parts = this.proofParts(index, size);
+    if (parts === undefined) return undefined;
+    const { below, upper } = parts;
+    upper.json ??= encodeHashes(upper.hashes);
+    return proofJson(index, size, below, upper.json);
+  }
+
+  /**
+   * The inclusion proof of `index` in the tree of `size` from cached tiles, in two parts, or
+   * undefined when a tile it needs is not cached. The ranges of inclusionPlan are walked
+   * top-down. While a range is wider than a tile every split falls on a multiple of 256, so
+   * the siblings taken there (the upper part, the proof's last hashes) are the same for all
+   * 256 leaves of the leaf's level-0 tile: they are kept per tile and tree size, with their
+   * encodings, and only the hashes within the tile (`below`, bottom-up) are read per proof.
+   * @throws LogError MALFORMED / NOT_FOUND for out-of-range arguments.
+   */
+  private proofParts(index: number, size: number): { below: Uint8Array[]; upper: UpperPart } | undefined {
     this.checkSize(size, 1);
     if (index >= size) {
       throw new LogError('MALFORMED', `index ${index} is not below tree size ${size}`);
     }
-    // The ranges of inclusionPlan, walked top-down without building it. While the range
-    // is wider than a tile, every split falls on a multiple of 256, so the siblings taken
-    // there (the upper part of the proof, its last hashes) are the same for all 256 leaves
-    // of the leaf's level-0 tile: they are kept encoded, per tile and tree size, and only
-    // the hashes within the tile are read for each proof.
     const tile = Math.floor(index / TILE_WIDTH);
-    let lo = 0;
-    let hi = size;
+    let range: [number, number] | undefined = [0, size];
     let upper = this.upperMemo.get(tile, size);
     if (upper !== undefined) {
-      lo = tile * TILE_WIDTH;
-      hi = Math.min(lo + TILE_WIDTH, size);
+      const lo = tile * TILE_WIDTH;
+      range = [lo, Math.min(lo + TILE_WIDTH, size)];
     } else {
       const above: Uint8Array[] = [];
-      while (hi - lo > TILE_WIDTH) {
-        const mid = lo + largestPowerOfTwoBelow(hi - lo);
-        const h = index < mid ? this.rangeHash(mid, hi) : this.rangeHash(lo, mid);
-        if (h === undefined) return undefined; // a tile is not cached
-        above.push(h);
-        if (index < mid) hi = mid;
-        else lo = mid;
-      }
-      upper = encodeHashes(above.reverse());
+      range = this.walkProof(index, range, TILE_WIDTH, above);
+      if (range === undefined) return undefined;
+      upper = { hashes: above.reverse().map((h) => h.slice()) };
       this.upperMemo.set(tile, size, upper);
     }
     const below: Uint8Array[] = [];
-    while (hi - lo > 1) {
+    if (this.walkProof(index, range, 1, below) === undefined) return undefined;
+    return { below: below.reverse(), upper };
+  }
+
+  /**
+   * Walks inclusionPlan's ranges top-down from `range` while it is wider than `stop`,
+   * pushing each sibling's hash (top-down order); returns the range reached, or undefined
+   * when a tile is not cached.
+   */
+  private walkProof(index: number, range: [number, number], stop: number, out: Uint8Array[]): [number, number] | undefined {
+    let [lo, hi] = range;
+    while (hi - lo > stop) {
       const mid = lo + largestPowerOfTwoBelow(hi - lo);
       const h = index < mid ? this.rangeHash(mid, hi) : this.rangeHash(lo, mid);
       if (h === undefined) return undefined;
-      below.push(h);
+      out.push(h);
       if (index < mid) hi = mid;
       else lo = mid;
     }
-    return proofJson(index, size, below.reverse(), upper);
+    return [lo, hi];
   }
 
   /**
@@ -375,20 +369,11 @@ export class Log {
     if (start + width > this.size) {
       throw new LogError('NOT_FOUND', `entry bundle ${index} of width ${width} is beyond the tree`);
     }
-    const direct = await this.store.readBundle?.(index, width);
-    if (direct !== undefined) return direct;
-    const entries = await this.store.readEntries(start, start + width);
-    let total = 0;
-    for (const e of entries) total += 2 + e.length;
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const e of entries) {
-      out[off] = Math.floor(e.length / 256);
-      out[off + 1] = e.length % 256;
-      out.set(e, off + 2);
-      off += 2 + e.length;
+    const bundle = await this.store.readBundle(index, width);
+    if (bundle === undefined) {
+      throw new LogError('CORRUPT', `entry bundle ${index} of width ${width} is missing from the store`);
     }
-    return out;
+    return bundle;
   }
 
   /** Stops taking entries, integrates what is queued, and closes nothing else. */
@@ -409,6 +394,16 @@ export class Log {
   checkpointAgeMs(): number {
     return this.now() - this.checkpoint.timestamp;
   }
+}
+
+/**
+ * The siblings of an inclusion proof above the leaf's level-0 tile (copies), and their
+ * encodings as the proof API and receipts send them, made on first use.
+ */
+interface UpperPart {
+  hashes: Uint8Array[];
+  json?: Uint8Array;
+  base64?: string[];
 }
 
 /** Most range hashes one memo keeps (a few MiB); it starts again when full. */

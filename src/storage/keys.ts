@@ -121,11 +121,6 @@ export function encodeChunk(entries: readonly Uint8Array[], start: number, end: 
   return out;
 }
 
-/** Key of entry `index` in format 1: 8-byte big-endian. */
-export function entryKey(index: number): Uint8Array {
-  return u64be(index);
-}
-
 /** Key of the checkpoint at tree size `size`: 8-byte big-endian. */
 export function checkpointKey(size: number): Uint8Array {
   return u64be(size);

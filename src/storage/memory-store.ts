@@ -10,7 +10,7 @@
 import { LogError } from '../util/errors.js';
 import { toHex } from '../util/bytes.js';
 import { assertIndex } from '../util/integers.js';
-import { assertTileLevel } from './keys.js';
+import { BUNDLE_WIDTH, assertTileLevel, encodeChunk } from './keys.js';
 import { assertValidBatch } from './store.js';
 import type { IntegrationBatch, LogMeta, LogStore, StoredCheckpoint } from './store.js';
 
@@ -96,6 +96,15 @@ export class MemoryStore implements LogStore {
       throw new LogError('NOT_FOUND', `entries [${start}, ${end}) are beyond size ${this.size}`);
     }
     return this.entries.slice(start, end).map((e) => e.slice());
+  }
+
+  /** @throws LogError CLOSED when not open. */
+  async readBundle(bundle: number, width: number): Promise<Uint8Array | undefined> {
+    this.assertOpen();
+    assertIndex(bundle, 'bundle');
+    const start = bundle * BUNDLE_WIDTH;
+    if (width < 1 || width > BUNDLE_WIDTH || start + width > this.size) return undefined;
+    return encodeChunk(this.entries, start, start + width);
   }
 
   /** @throws LogError CLOSED when not open. */

@@ -81,11 +81,11 @@ export interface LogStore {
   /** Raw entry bytes for indices [start, end). Rejects NOT_FOUND if any is missing. */
   readEntries(start: number, end: number): Promise<Uint8Array[]>;
   /**
-   * Optional: the tlog-tiles entry bundle `bundle` with its first `width` entries (each a
-   * big-endian uint16 length, then its bytes), or undefined when the store cannot read it
-   * directly; callers then build it from readEntries.
+   * The tlog-tiles entry bundle `bundle` with its first `width` entries (1–256; each a
+   * big-endian uint16 length, then its bytes), or undefined when the log does not hold
+   * that many entries there.
    */
-  readBundle?(bundle: number, width: number): Promise<Uint8Array | undefined>;
+  readBundle(bundle: number, width: number): Promise<Uint8Array | undefined>;
   /** One entry, or undefined when the index is not in the log. */
   readEntry(index: number): Promise<Uint8Array | undefined>;
   /** The hash tile (level, index) at its latest width, or undefined when absent. */

@@ -208,6 +208,17 @@ export function runStoreContract(
       await expect(store.readEntries(-1, 4)).rejects.toThrow(TypeError);
     });
 
+    it('reads entry bundles, whole and partial, across commits; undefined past the log', async () => {
+      for (const n of [1, 300, 3, 250]) await commit(log.next(n, 10 + n));
+      const bundle = (n: number, width: number): Uint8Array =>
+        Uint8Array.from(log.entries.slice(n * 256, n * 256 + width).flatMap((e) => [Math.floor(e.length / 256), e.length % 256, ...e]));
+      for (const [n, w] of [[0, 256], [0, 1], [1, 256], [1, 45], [1, 48], [2, 42], [2, 1]] as const) {
+        expect(await store.readBundle(n, w)).toEqual(bundle(n, w));
+      }
+      expect(await store.readBundle(2, 43)).toBeUndefined();
+      expect(await store.readBundle(9, 1)).toBeUndefined();
+    });
+
     it('does not let callers mutate stored bytes through passed or returned arrays', async () => {
       const batch = log.next(300);
       await commit(batch); // log.apply copied the batch
