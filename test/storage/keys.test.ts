@@ -17,16 +17,22 @@ describe('storage keys', () => {
     for (const n of names) expect(n).toMatch(/^[a-z]$/);
   });
 
-  it('orders entry and checkpoint keys bytewise as the numbers, and decodes them back', () => {
+  it('orders checkpoint and chunk keys bytewise as the numbers, and decodes them back', () => {
     for (let i = 0; i + 1 < numbers.length; i++) {
-      expect(compare(keys.entryKey(numbers[i]!), keys.entryKey(numbers[i + 1]!))).toBeLessThan(0);
+      expect(compare(keys.checkpointKey(numbers[i]!), keys.checkpointKey(numbers[i + 1]!))).toBeLessThan(0);
+      const [a, b] = [Math.floor(numbers[i]! / 256), Math.floor(numbers[i + 1]! / 256)];
+      if (a < b) expect(compare(keys.chunkKey(a, 255), keys.chunkKey(b, 0))).toBeLessThan(0);
     }
     for (const n of numbers) {
-      expect(keys.entryKey(n)).toHaveLength(8);
+      expect(keys.checkpointKey(n)).toHaveLength(8);
       expect(keys.decodeU64Key(keys.checkpointKey(n), 'checkpoint')).toBe(n);
+      const bundle = Math.floor(n / 256);
+      expect(keys.decodeChunkKey(keys.chunkKey(bundle, n % 256))).toEqual({ bundle, offset: n % 256 });
     }
-    expect(() => keys.entryKey(-1)).toThrow(TypeError);
-    expect(() => keys.entryKey(2 ** 53)).toThrow(TypeError);
+    expect(compare(keys.chunkKey(7, 3), keys.chunkKey(7, 4))).toBeLessThan(0);
+    expect(() => keys.checkpointKey(-1)).toThrow(TypeError);
+    expect(() => keys.checkpointKey(2 ** 53)).toThrow(TypeError);
+    expect(() => keys.chunkKey(1, 256)).toThrow(TypeError);
   });
 
   it('rejects undecodable u64 keys with CORRUPT', () => {
