@@ -36,6 +36,7 @@ import { equalBytes } from '../util/bytes.js';
 import type { TileCache } from './tile-cache.js';
 import type { TileNodeReader } from './node-reader.js';
 import type { LeafFilter } from './leaf-filter.js';
+import { HashIndex } from '../util/hash-index.js';
 
 /** Where one submitted entry ended up. */
 export interface Placement {
@@ -88,7 +89,7 @@ interface Edge {
 /** A batch prepared on the tip whose commit has not resolved yet. */
 interface InFlight {
   hashes: readonly Uint8Array[];
-  index: BatchHashIndex;
+  index: HashIndex;
   placements: Placement[];
 }
 
@@ -285,7 +286,7 @@ export class Integrator {
    * repeats within the batch share one, new leaves follow the tip.
    */
   private async place(leafHashes: readonly Uint8Array[]): Promise<Placed> {
-    const firstSeen = new BatchHashIndex();
+    const firstSeen = new HashIndex();
     const unique: number[] = [];
     const repeatOf: number[] = new Array<number>(leafHashes.length).fill(-1);
     for (let i = 0; i < leafHashes.length; i++) {
@@ -351,7 +352,7 @@ interface Placed {
   /** Positions in the batch of the new leaves, in order. */
   fresh: number[];
   /** The batch's hashes by first position. */
-  index: BatchHashIndex;
+  index: HashIndex;
 }
 
 /** A writable 8 KiB buffer for tile (level, index), pre-filled from the edge if it is there. */
@@ -368,46 +369,4 @@ function startTile(edges: Map<number, EdgeTile>, level: number, index: number): 
 /** Placeholder before the first checkpoint is signed; never published. */
 function emptyCheckpoint(): StoredCheckpoint {
   return { size: 0, rootHash: EMPTY_ROOT, note: '', timestamp: 0 };
-}
-
-/**
- * The first position of each leaf hash within one batch. Keyed by the hash's first six
- * bytes as a number (Map lookups on numbers are far cheaper than building a string per
- * hash); a full comparison settles every hit, and the rare prefix collision between two
- * different hashes falls back to a map keyed by the whole hash.
- */
-class BatchHashIndex {
-  private readonly byPrefix = new Map<number, number>();
-  private byHash: Map<string, number> | undefined;
-
-  /** Where `h` first is among `hashes` (the array this index was built on), if there. */
-  get(hashes: readonly Uint8Array[], h: Uint8Array): number | undefined {
-    const first = this.byPrefix.get(prefixOf(h));
-    if (first === undefined) return undefined;
-    if (equalBytes(hashes[first]!, h)) return first;
-    return this.byHash?.get(String.fromCharCode(...h));
-  }
-
-  /** Records hashes[i] if new and returns i, or returns where the same hash was first. */
-  addOrGet(hashes: readonly Uint8Array[], i: number): number {
-    const h = hashes[i]!;
-    const prefix = prefixOf(h);
-    const first = this.byPrefix.get(prefix);
-    if (first === undefined) {
-      this.byPrefix.set(prefix, i);
-      return i;
-    }
-    if (equalBytes(hashes[first]!, h)) return first;
-    this.byHash ??= new Map();
-    const key = String.fromCharCode(...h);
-    const seen = this.byHash.get(key);
-    if (seen !== undefined) return seen;
-    this.byHash.set(key, i);
-    return i;
-  }
-}
-
-/** The first six bytes of a hash as a number (exact: below 2^48). */
-function prefixOf(h: Uint8Array): number {
-  return ((((h[0]! * 256 + h[1]!) * 256 + h[2]!) * 256 + h[3]!) * 256 + h[4]!) * 256 + h[5]!;
 }

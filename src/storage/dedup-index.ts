@@ -23,6 +23,7 @@
 import { Level } from 'level';
 import { LogError } from '../util/errors.js';
 import { equalBytes } from '../util/bytes.js';
+import { HashIndex } from '../util/hash-index.js';
 import * as codec from './codec.js';
 
 type Bytes = Uint8Array;
@@ -51,12 +52,10 @@ interface Pending {
   newSize: number;
   rootHash: Uint8Array;
   /**
-   * First 6 bytes of each hash → its first position, built on the first lookup that needs
-   * it (lookups are rare: the log asks only for leaves its Bloom filter cannot rule out);
-   * hashes sharing a prefix with an earlier different one go to `overflow`, by content.
+   * Where each hash is, built on the first lookup that needs it (lookups are rare: the log
+   * asks only for leaves its Bloom filter cannot rule out).
    */
-  byPrefix?: Map<number, number>;
-  overflow?: Map<string, number>;
+  index?: HashIndex;
 }
 
 export class DedupIndex {
@@ -159,14 +158,10 @@ export class DedupIndex {
   }
 
   private findPending(h: Uint8Array): number | undefined {
-    const p = prefixOf(h);
     for (const b of this.pending) {
-      const byPrefix = b.byPrefix ?? indexPending(b);
-      const first = byPrefix.get(p);
-      if (first === undefined) continue;
-      if (equalBytes(b.hashes[first]!, h)) return b.oldSize + first;
-      const other = b.overflow?.get(latin1(h));
-      if (other !== undefined) return b.oldSize + other;
+      b.index ??= HashIndex.of(b.hashes);
+      const at = b.index.get(b.hashes, h);
+      if (at !== undefined) return b.oldSize + at;
     }
     return undefined;
   }
@@ -270,31 +265,4 @@ function putIndices(batch: ChainedBatch, hashes: readonly Uint8Array[], oldSize:
     }
     batch.put(hashes[i]!, value);
   }
-}
-
-/** Builds the lookup maps of a queued commit (see Pending). */
-function indexPending(b: Pending): Map<number, number> {
-  const byPrefix = new Map<number, number>();
-  for (let i = 0; i < b.hashes.length; i++) {
-    const h = b.hashes[i]!;
-    const p = prefixOf(h);
-    const first = byPrefix.get(p);
-    if (first === undefined) byPrefix.set(p, i);
-    else if (!equalBytes(b.hashes[first]!, h)) {
-      b.overflow ??= new Map();
-      const key = latin1(h);
-      if (!b.overflow.has(key)) b.overflow.set(key, i);
-    }
-  }
-  b.byPrefix = byPrefix;
-  return byPrefix;
-}
-
-function latin1(h: Uint8Array): string {
-  return String.fromCharCode(...h);
-}
-
-/** The first six bytes of a hash as a number (exact: below 2^48). */
-function prefixOf(h: Uint8Array): number {
-  return ((((h[0]! * 256 + h[1]!) * 256 + h[2]!) * 256 + h[3]!) * 256 + h[4]!) * 256 + h[5]!;
 }
