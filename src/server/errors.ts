@@ -37,16 +37,32 @@ export function errorBody(code: string, message: string): { error: { code: strin
   return { error: { code, message } };
 }
 
-/** Hono onError handler: maps thrown errors to JSON error responses. */
-export function handleError(err: unknown, c: Context): Response {
+/** What an error answers: its status, its JSON body, and whether to add Retry-After. */
+export interface ErrorAnswer {
+  status: ContentfulStatusCode;
+  body: ReturnType<typeof errorBody>;
+  retryAfter: boolean;
+}
+
+/**
+ * Maps a thrown error to its answer, logging server-side failures (not pushback or
+ * shutdown). The one mapping for the Hono app and the fast lane (fast-lane.ts).
+ */
+export function errorAnswer(err: unknown): ErrorAnswer {
   if (isLogError(err)) {
     const status = STATUS[err.code];
-    if (status === 503) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
     if (status >= 500 && err.code !== 'PUSHBACK' && err.code !== 'CLOSED') {
       console.error(`candor: ${err.code}: ${err.message}`);
     }
-    return c.json(errorBody(err.code, err.message), status);
+    return { status, body: errorBody(err.code, err.message), retryAfter: status === 503 };
   }
   console.error('candor: unexpected error:', err);
-  return c.json(errorBody('INTERNAL', 'internal error'), 500);
+  return { status: 500, body: errorBody('INTERNAL', 'internal error'), retryAfter: false };
+}
+
+/** Hono onError handler: maps thrown errors to JSON error responses. */
+export function handleError(err: unknown, c: Context): Response {
+  const { status, body, retryAfter } = errorAnswer(err);
+  if (retryAfter) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+  return c.json(body, status);
 }

@@ -25,9 +25,9 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { parseTilePath, TILE_WIDTH } from '../merkle/tiles.js';
 import { MAX_ENTRY_SIZE, type AddResult, type Log } from '../log/log.js';
 import type { Witnessing } from '../log/witnessing.js';
-import { LogError, isLogError } from '../util/errors.js';
+import { LogError } from '../util/errors.js';
 import { parseDecimal } from '../util/integers.js';
-import { errorBody, RETRY_AFTER_SECONDS, STATUS } from './errors.js';
+import { errorAnswer, RETRY_AFTER_SECONDS } from './errors.js';
 import { IMMUTABLE, receipt } from './app.js';
 
 export interface FastLaneDeps {
@@ -54,20 +54,9 @@ export function fastLane(deps: FastLaneDeps, app: RequestListener): RequestListe
   };
 
   const sendError = (res: ServerResponse, err: unknown): void => {
-    let status = 500;
-    let body: string;
-    if (isLogError(err)) {
-      status = STATUS[err.code];
-      if (status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
-      if (status >= 500 && err.code !== 'PUSHBACK' && err.code !== 'CLOSED') {
-        console.error(`candor: ${err.code}: ${err.message}`);
-      }
-      body = JSON.stringify(errorBody(err.code, err.message));
-    } else {
-      console.error('candor: unexpected error:', err);
-      body = JSON.stringify(errorBody('INTERNAL', 'internal error'));
-    }
-    send(res, status, 'application/json', body);
+    const { status, body, retryAfter } = errorAnswer(err);
+    if (retryAfter) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    send(res, status, 'application/json', JSON.stringify(body));
   };
 
   /** Runs a GET handler; on any failure the app answers the request instead. */
