@@ -22,6 +22,7 @@
  */
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
+import { fromHex, toHex } from '../util/bytes.js';
 
 // noble-ed25519 v3 leaves its synchronous SHA-512 hook empty; set it once, here.
 ed.hashes.sha512 = sha512;
@@ -62,14 +63,14 @@ const RFC8032_SIG =
  * @throws TypeError when the backend does not reproduce RFC 8032's test vector 2.
  */
 export function useEd25519(impl: Ed25519Backend): void {
-  const seed = hexBytes(RFC8032_SEED);
+  const seed = fromHex(RFC8032_SEED);
   const msg = Uint8Array.of(0x72);
   const sig = impl.sign(seed, msg);
   const pub = ed.getPublicKey(seed);
-  const flipped = hexBytes(RFC8032_SIG);
+  const flipped = fromHex(RFC8032_SIG);
   flipped[0]! ^= 1;
   if (
-    toHexString(sig) !== RFC8032_SIG ||
+    toHex(sig) !== RFC8032_SIG ||
     !impl.verify(pub, msg, sig) ||
     impl.verify(pub, msg, flipped) ||
     impl.verify(pub, Uint8Array.of(0x73), sig)
@@ -85,7 +86,7 @@ const goodKeys = new Map<string, boolean>();
 const GOOD_KEYS_MAX = 4096;
 
 function strictKeyOk(publicKey: Uint8Array): boolean {
-  const id = toHexString(publicKey);
+  const id = toHex(publicKey);
   let ok = goodKeys.get(id);
   if (ok === undefined) {
     try {
@@ -97,18 +98,6 @@ function strictKeyOk(publicKey: Uint8Array): boolean {
     goodKeys.set(id, ok);
   }
   return ok;
-}
-
-function hexBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
-function toHexString(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
 }
 
 function checkSeed(seed: Uint8Array): void {
