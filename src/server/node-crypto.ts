@@ -103,10 +103,7 @@ export function useNodeCrypto(): void {
 /** A note Signer for an Ed25519 signer key (`PRIVATE+KEY+...`) that signs with node:crypto. */
 export function nodeEd25519Signer(skey: string): Signer {
   const { name, keyId, seed } = parseSignerKey(skey);
-  const der = new Uint8Array(PKCS8_ED25519_PREFIX.length + seed.length);
-  der.set(PKCS8_ED25519_PREFIX);
-  der.set(seed, PKCS8_ED25519_PREFIX.length);
-  const key = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
+  const key = createPrivateKey({ key: wrap(PKCS8_ED25519_PREFIX, seed), format: 'der', type: 'pkcs8' });
   return {
     name,
     keyId,
