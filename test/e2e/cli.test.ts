@@ -2,29 +2,17 @@
  * End to end over real HTTP on 127.0.0.1: the `candor` program as users run it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { mkdtemp, rm, stat, writeFile, readFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { startServerProcess, type ServerProcess, runCandor, type CliResult } from '../helpers/server-process.js';
 import { checkServedLog } from '../helpers/check-log.js';
 import { openCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { ed25519Verifier } from '../../src/note/keys.js';
 import { verifyInclusion } from '../../src/merkle/verify.js';
 import { leafHash } from '../../src/merkle/hash.js';
 
-const run = promisify(execFile);
-
-async function candor(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const candor = (args: string[], env: Record<string, string> = {}): Promise<CliResult> => runCandor(args, env);
 
 describe('candor CLI end to end', () => {
   let dir: string;

@@ -7,30 +7,19 @@
  * file (or the record it belongs to).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { CLI, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { startServerProcess, type ServerProcess, runCandor, type CliResult } from '../helpers/server-process.js';
 import { freePort, makeWitnessIdentity, startWitnessProcess, type WitnessProcess } from '../helpers/witness-process.js';
 import { generateSignerKey } from '../../src/note/keys.js';
 import { recordsAllowlist } from '../governance/records-fixture.js';
 import { RFC8032, dssePrivatePem, ed25519Pem } from '../governance/helpers.js';
 
-const run = promisify(execFile);
 const ORIGIN = 'evidence.example/log';
 
-async function candor(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, CANDOR_URL: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const candor = (args: string[]): Promise<CliResult> => runCandor(args);
 
 /** Runs `f` over `items`, at most `limit` at once. */
 async function pool<T, R>(items: T[], limit: number, f: (t: T) => Promise<R>): Promise<R[]> {

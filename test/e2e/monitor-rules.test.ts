@@ -8,19 +8,16 @@
  * (appending to a file) and a webhook on 127.0.0.1 that fails its first request.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { startServerProcess, type ServerProcess, runCandor, type CliResult } from '../helpers/server-process.js';
 import { RFC8032, dssePrivatePem, ed25519Pem } from '../governance/helpers.js';
 import { recordsAllowlist } from '../governance/records-fixture.js';
 
-const run = promisify(execFile);
 const ORIGIN = 'rules.example/log';
 const SECRET = 'whsec_' + Buffer.from('the pager secret').toString('base64');
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -31,18 +28,7 @@ interface Result {
   stderr: string;
 }
 
-async function candor(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      env: { ...process.env, CANDOR_URL: '', ...env },
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as Result;
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const candor = (args: string[], env: Record<string, string> = {}): Promise<CliResult> => runCandor(args, env);
 
 interface Alert {
   type: string;

@@ -5,17 +5,15 @@
  * the monitor must catch with both signed checkpoints as evidence.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { CLI, startServerProcess, type ServerProcess, runCandor, type CliResult } from '../helpers/server-process.js';
 import { freePort } from '../helpers/witness-process.js';
 import { generateSignerKey, ed25519Verifier } from '../../src/note/keys.js';
 import { openCheckpoint } from '../../src/checkpoint/checkpoint.js';
 
-const run = promisify(execFile);
 const ORIGIN = 'monitor.example/log';
 
 interface Line {
@@ -27,15 +25,7 @@ interface Line {
   evidence?: { trusted?: string; received?: string };
 }
 
-async function candor(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const candor = (args: string[]): Promise<CliResult> => runCandor(args);
 
 const parse = (text: string): Line[] =>
   text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);

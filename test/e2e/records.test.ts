@@ -6,13 +6,11 @@
  * never indexed, and rebuilt from scratch to the same answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { startServerProcess, type ServerProcess, runCandor, type CliResult } from '../helpers/server-process.js';
 import { Log } from '../../src/log/log.js';
 import { LevelStore } from '../../src/storage/level-store.js';
 import { ed25519Signer } from '../../src/note/keys.js';
@@ -21,18 +19,9 @@ import { SHA_B } from '../governance/helpers.js';
 import { RKEYS, deployment, recordsAllowlist, signed } from '../governance/records-fixture.js';
 import { RFC8032, dssePrivatePem, ed25519Pem } from '../governance/helpers.js';
 
-const run = promisify(execFile);
 const ORIGIN = 'records.example/log';
 
-async function candor(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, CANDOR_URL: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const candor = (args: string[]): Promise<CliResult> => runCandor(args);
 
 const sha256 = (b: string | Uint8Array): string => createHash('sha256').update(b).digest('hex');
 

@@ -4,12 +4,10 @@
  * documented exit code for each kind of failure.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { startServerProcess, type ServerProcess, runCandor, type CliResult } from '../helpers/server-process.js';
 import {
   freePort,
   makeWitnessIdentity,
@@ -18,18 +16,9 @@ import {
 } from '../helpers/witness-process.js';
 import { generateSignerKey } from '../../src/note/keys.js';
 
-const run = promisify(execFile);
 const ORIGIN = 'verify.example/log';
 
-async function candor(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const candor = (args: string[]): Promise<CliResult> => runCandor(args);
 
 /** Replaces character `at` of `line` inside `text` (A↔B), keeping the base64 canonical. */
 function flipInLine(text: string, match: (line: string) => boolean, at: number): string {

@@ -2,11 +2,39 @@
  * Runs the real `candor serve` program (the built dist/cli/main.js) as a child process on
  * 127.0.0.1 with an OS-chosen port, for end-to-end and crash tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+/** What a `candor` command run by runCandor printed, and its exit code. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Runs the built `candor` command with `args` and resolves with its exit code and output;
+ * never rejects for a non-zero exit. CANDOR_URL is cleared unless `env` sets it, so a
+ * developer's own setting never reaches a test.
+ */
+export async function runCandor(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], {
+      env: { ...process.env, CANDOR_URL: '', ...env },
+      timeout: timeoutMs,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as CliResult;
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
 
 export interface ServerProcess {
   url: string;

@@ -1,12 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Hono } from 'hono';
 import { createApp } from '../../src/server/app.js';
 import { startLog } from '../../src/server/main.js';
@@ -22,7 +20,7 @@ import type { Log } from '../../src/log/log.js';
 import { openTestLog, makeEntry, TEST_ORIGIN, TEST_VERIFIER_KEY } from '../helpers/test-log.js';
 import { checkServedLog } from '../helpers/check-log.js';
 import { FakeClock, FakeWitness, fakeFetch } from '../helpers/fake-witness.js';
-import { CLI, startServerProcess } from '../helpers/server-process.js';
+import { CLI, startServerProcess, runCandor, type CliResult } from '../helpers/server-process.js';
 
 const logVerifier = ed25519Verifier(TEST_VERIFIER_KEY);
 const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
@@ -292,18 +290,8 @@ describe('startLog with witnesses', () => {
   });
 });
 
-const run = promisify(execFile);
-
 describe.skipIf(!existsSync(CLI))('candor serve witness flags (built CLI)', () => {
-  async function candor(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
-    try {
-      await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 15_000 });
-      return { code: 0, stderr: '' };
-    } catch (err) {
-      const e = err as { code: number; stderr: string };
-      return { code: e.code, stderr: e.stderr };
-    }
-  }
+  const candor = (args: string[], env: Record<string, string> = {}): Promise<CliResult> => runCandor(args, env);
 
   it('rejects bad witness flags with usage and exit code 2', async () => {
     const w = new FakeWitness('w', 5, TEST_ORIGIN, TEST_VERIFIER_KEY, systemClock);
