@@ -202,11 +202,9 @@ export class Log {
    * @throws LogError MALFORMED / NOT_FOUND for out-of-range arguments.
    */
   async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
-    this.checkSize(size, 1);
-    if (index >= size) {
-      throw new LogError('MALFORMED', `index ${index} is not below tree size ${size}`);
-    }
-    return this.reader.inclusionProofCached(index, size) ?? proveInclusionAsync(index, size, this.reader);
+    const parts = this.proofParts(index, size); // checks the arguments
+    if (parts === undefined) return proveInclusionAsync(index, size, this.reader);
+    return [...parts.below, ...parts.upper.hashes].map((h) => h.slice());
   }
 
   /**

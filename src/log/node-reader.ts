@@ -4,39 +4,15 @@
  * otherwise as an interior node rebuilt from the tile's hashes (cached by the tile).
  */
 import type { NodeId } from '../merkle/tree.js';
-import { foldRange, proveInclusion, rangeNodes } from '../merkle/tree.js';
+import { foldRange, rangeNodes } from '../merkle/tree.js';
 import { TILE_HEIGHT, tileForNode } from '../merkle/tiles.js';
 import type { TileCache } from './tile-cache.js';
-
-/** Thrown inside inclusionProofCached when a tile is not in the cache (never escapes). */
-const NOT_CACHED = Symbol('not cached');
 
 export class TileNodeReader {
   private readonly cache: TileCache;
 
   constructor(cache: TileCache) {
     this.cache = cache;
-  }
-
-  /**
-   * The inclusion proof of `index` in the tree of `size` when every tile it needs is in the
-   * cache, computed synchronously (no promise per tile); undefined when one is not cached,
-   * for the caller to fall back on the async provers. The receipts of fresh entries, whose
-   * tiles the integrator has just cached, always take this path.
-   * @throws LogError MALFORMED unless 0 ≤ index < size.
-   */
-  inclusionProofCached(index: number, size: number): Uint8Array[] | undefined {
-    try {
-      return proveInclusion(index, size, (id) => {
-        const t = tileForNode(id);
-        const tile = this.cache.cached(t.tileLevel, t.tileIndex, (t.subIndex + 1) * 2 ** t.subLevel);
-        if (tile === undefined) throw NOT_CACHED;
-        return tile.node(t.subLevel, t.subIndex);
-      });
-    } catch (err) {
-      if (err === NOT_CACHED) return undefined;
-      throw err;
-    }
   }
 
   /**
