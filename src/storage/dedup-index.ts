@@ -68,10 +68,12 @@ export class DedupIndex {
   /**
    * @param maxPending committed entries that may wait for the index before commits wait
    *   for it instead (default MAX_PENDING_ENTRIES).
+   * @param options LevelDB options (the store passes its own: write buffer, compression).
    */
   constructor(
     readonly dir: string,
-    private readonly maxPending = MAX_PENDING_ENTRIES
+    private readonly maxPending = MAX_PENDING_ENTRIES,
+    private readonly options: { writeBufferSize?: number; compression?: boolean } = {}
   ) {}
 
   /**
@@ -80,7 +82,7 @@ export class DedupIndex {
    *   tiles do not hold the leaf hashes it needs.
    */
   async open(source: DedupSource): Promise<void> {
-    const db = new Level<Bytes, Bytes>(this.dir, { ...VIEW, writeBufferSize: 32 * 1024 * 1024 });
+    const db = new Level<Bytes, Bytes>(this.dir, { ...VIEW, ...this.options });
     await db.open();
     this.db = db;
     this.pending = [];

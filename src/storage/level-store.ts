@@ -26,7 +26,7 @@ import { META_KEY, SUBLEVEL, checkpointKey, decodeU64Key, rootKey } from './keys
 import { BUNDLE_WIDTH, FORMAT1_ENTRIES, chunkKey, decodeChunk, decodeChunkKey, encodeChunk } from './keys.js';
 import { dedupKey, tileKey } from './keys.js';
 import { assertValidBatch } from './store.js';
-import { DedupIndex } from './dedup-index.js';
+import { DedupIndex, MAX_PENDING_ENTRIES } from './dedup-index.js';
 import { join } from 'node:path';
 import type { IntegrationBatch, LogMeta, LogStore, StoredCheckpoint } from './store.js';
 
@@ -79,13 +79,22 @@ export class LevelStore implements LogStore {
   }
 
   /**
-   * LevelDB's in-memory write buffer (memtable), 32 MiB rather than the default 4 MiB. The
-   * dedup index writes one randomly placed key per entry; with a small buffer LevelDB
-   * flushes and compacts them so often that appends slowed by a quarter between 1M and 4M
-   * entries on the reference machine, where with 32 MiB the rate held (bench/, README
-   * Performance). The cost is that much memory and at most that much log replay at open.
+   * LevelDB's in-memory write buffer (memtable), 32 MiB rather than the default 4 MiB: a
+   * batch of 4096 entries is over a megabyte, and with a small buffer LevelDB flushes and
+   * compacts every few batches (measured from 1M to 4M entries: with 4 MiB appends lost a
+   * quarter of their rate, with 32 MiB far less). The cost is that much memory and at most
+   * that much log replay at open.
    */
   static readonly WRITE_BUFFER_SIZE = 32 * 1024 * 1024;
+
+  /**
+   * LevelDB options of the log's databases (this store's and its leaf-hash index): the
+   * write buffer above, and no Snappy compression. What they hold is hashes and the entries
+   * users send, which compress to nothing; compressing every block at every compaction cost
+   * about a tenth of the append rate and saved no disk in the benchmark (README,
+   * Performance).
+   */
+  static readonly LEVEL_OPTIONS = { writeBufferSize: LevelStore.WRITE_BUFFER_SIZE, compression: false } as const;
 
   /**
    * Opens (creating if missing) the directory and reads the latest checkpoint.
@@ -96,7 +105,7 @@ export class LevelStore implements LogStore {
    */
   async open(): Promise<void> {
     if (this.opened !== undefined) return;
-    const db = new Level<Bytes, Bytes>(this.dir, { ...VIEW, writeBufferSize: LevelStore.WRITE_BUFFER_SIZE });
+    const db = new Level<Bytes, Bytes>(this.dir, { ...VIEW, ...LevelStore.LEVEL_OPTIONS });
     try {
       await db.open();
     } catch (err) {
@@ -138,7 +147,7 @@ export class LevelStore implements LogStore {
 
   /** Test seam: the leaf-hash index this store keeps in `dir`. */
   protected makeDedupIndex(dir: string): DedupIndex {
-    return new DedupIndex(dir);
+    return new DedupIndex(dir, MAX_PENDING_ENTRIES, LevelStore.LEVEL_OPTIONS);
   }
 
   /** Closes the directory; later calls but open() reject with LogError CLOSED. */
