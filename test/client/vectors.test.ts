@@ -1,4 +1,4 @@
-// The shared transparency-dev/merkle vectors, run through candor's PUBLIC API (src/index.ts
+// The transparency-dev/merkle vectors (test/vectors/merkle, with their licence and origin), run through candor's PUBLIC API (src/index.ts
 // and the client's own entry point), as a user of the library would.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import * as candor from '../../src/index.js';
 import * as client from '../../src/client/index.js';
 
-const vectorRoot = join(fileURLToPath(new URL('../../', import.meta.url)), '..', 'shared', 'vectors', 'merkle');
+const vectorRoot = fileURLToPath(new URL('../vectors/merkle', import.meta.url));
 
 function jsonFiles(dir: string): string[] {
   return readdirSync(dir)

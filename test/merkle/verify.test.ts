@@ -13,9 +13,9 @@ import { leafHash } from '../../src/merkle/hash.js';
 import { isLogError, type ErrorCode } from '../../src/util/errors.js';
 import { ReferenceTree } from '../helpers/reference-tree.js';
 
-// The transparency-dev/merkle vectors live next to the repository: <repo>/../shared/vectors.
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const vectorRoot = join(repoRoot, '..', 'shared', 'vectors', 'merkle');
+// The transparency-dev/merkle vectors, kept in the repository with their licence and origin
+// (test/vectors/merkle/README.md).
+const vectorRoot = fileURLToPath(new URL('../vectors/merkle', import.meta.url));
 
 function jsonFiles(dir: string): string[] {
   // readdirSync throws when the folder is missing: the test then fails instead of skipping.
