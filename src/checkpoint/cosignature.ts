@@ -82,6 +82,30 @@ export function cosignatureTimestamp(sig: Uint8Array): number {
   return readU64be(sig, 0);
 }
 
+/** Default tolerance for cosignature timestamps ahead of the local clock: five minutes. */
+export const DEFAULT_MAX_FUTURE_SKEW_SECONDS = 300;
+
+/**
+ * The clock rule for counting a cosignature: one whose timestamp is more than
+ * `maxFutureSkewSeconds` ahead of the local clock is not counted (tlog-cosignature lets
+ * verifiers reject it; its witness's clock is wrong, or the signature was made to look
+ * fresh). The one rule for clients (openCheckpointWithPolicy) and for the log counting
+ * its witnesses' cosignatures (witnessing.ts), so the log never publishes a quorum its
+ * clients would refuse.
+ * @param timestamp the cosignature's time, POSIX seconds (cosignatureTimestamp).
+ * @param nowMs the local clock, milliseconds since the epoch.
+ * @returns why it is not counted (`timestamp T is in the future`), or undefined when it counts.
+ */
+export function cosignatureTimeProblem(
+  timestamp: number,
+  nowMs: number,
+  maxFutureSkewSeconds: number = DEFAULT_MAX_FUTURE_SKEW_SECONDS
+): string | undefined {
+  const nowSeconds = Math.floor(nowMs / 1000);
+  if (timestamp <= nowSeconds + maxFutureSkewSeconds) return undefined;
+  return `timestamp ${timestamp} is in the future`;
+}
+
 /**
  * Formats a cosigner verifier key (type 0x04): `<name>+<keyid over 0x04>+B…` (specs §4.1).
  * @throws LogError MALFORMED on an invalid name; TypeError on a bad key length.

@@ -16,7 +16,11 @@
  * Signature lines by keys the policy does not know are ignored, as the spec requires.
  */
 import { parseCheckpoint, type Checkpoint } from '../checkpoint/checkpoint.js';
-import { cosignatureTimestamp } from '../checkpoint/cosignature.js';
+import {
+  cosignatureTimeProblem,
+  cosignatureTimestamp,
+  DEFAULT_MAX_FUTURE_SKEW_SECONDS,
+} from '../checkpoint/cosignature.js';
 import { parseNote, verifyNote, type NoteSignature } from '../note/note.js';
 import { fromUtf8 } from '../util/bytes.js';
 import { LogError } from '../util/errors.js';
@@ -52,7 +56,7 @@ export interface OpenWithPolicyOptions {
 }
 
 /** Default tolerance for cosignature timestamps ahead of the local clock: five minutes. */
-export const DEFAULT_MAX_FUTURE_SKEW_SECONDS = 300;
+export { DEFAULT_MAX_FUTURE_SKEW_SECONDS };
 
 function matches(sig: NoteSignature, v: { name: string; keyId: number }): boolean {
   return sig.name === v.name && sig.keyId === v.keyId;
@@ -94,7 +98,7 @@ export function openCheckpointWithPolicy(
     throw new LogError('BAD_SIGNATURE', `checkpoint is not signed by the log ${origin}`);
   }
 
-  const nowSeconds = Math.floor((options.now ?? Date.now)() / 1000);
+  const nowMs = (options.now ?? Date.now)();
   const skew = options.maxFutureSkewSeconds ?? DEFAULT_MAX_FUTURE_SKEW_SECONDS;
   const witnesses: CosigningWitness[] = [];
   const notCounted: string[] = [];
@@ -102,8 +106,9 @@ export function openCheckpointWithPolicy(
     const sig = opened.verified.find((s) => matches(s, w.verifier));
     if (sig === undefined) continue;
     const timestamp = cosignatureTimestamp(sig.signature);
-    if (timestamp > nowSeconds + skew) {
-      notCounted.push(`${w.name} (timestamp ${timestamp} is in the future)`);
+    const problem = cosignatureTimeProblem(timestamp, nowMs, skew);
+    if (problem !== undefined) {
+      notCounted.push(`${w.name} (${problem})`);
       continue;
     }
     witnesses.push({ name: w.name, verifierKey: w.verifierKey, timestamp });

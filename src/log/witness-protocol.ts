@@ -20,7 +20,7 @@
  * `text/x.tlog.size` and body `<size>\n` says which size the witness holds.
  */
 import { cosignatureV1Verifier } from '../checkpoint/cosignature.js';
-import { parseNote, verifyNote } from '../note/note.js';
+import { parseNote, verifyNote, type NoteSignature } from '../note/note.js';
 import type { Verifier } from '../note/keys.js';
 import { fromUtf8, toBase64 } from '../util/bytes.js';
 import { LogError, isLogError } from '../util/errors.js';
@@ -222,15 +222,15 @@ export function refusalFor(answer: WitnessAnswer): WitnessRefusal {
  * Finds the witness's cosignature in a 200 answer: the answer is appended to the log-signed
  * `note` and verified with the witness's verifier (Go note.Open semantics, specs §2.5): only
  * lines with its (name, key ID) count, the first one must verify, others are ignored.
- * @returns the cosignature line, `— name base64\n`.
+ * @returns the cosignature: its line (`— name base64\n`) and signature bytes (for its time).
  * @throws WitnessRefusal when the answer carries no valid cosignature by that key.
  */
-export function openCosignature(note: string, answer: string, verifier: Verifier): string {
+export function openCosignature(note: string, answer: string, verifier: Verifier): NoteSignature {
   try {
     const text = parseNote(note).text;
     const cosigned = parseNote(note + answer);
     if (cosigned.text !== text) throw new Error('the answer is not only signature lines');
-    return verifyNote(cosigned, [verifier]).verified[0]!.line;
+    return verifyNote(cosigned, [verifier]).verified[0]!;
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     const by = verifier.name;

@@ -15,10 +15,16 @@
  * and always take the latest checkpoint, so bursts coalesce. Each witness has at most one
  * request in flight and every request has a timeout, so a dead witness only delays itself:
  * a round skips witnesses still busy, and they get the latest checkpoint in a later round.
- * A failing witness is retried with backoff (1 s doubling to 30 s). Cosignatures are kept in
+ * A failing witness is retried with backoff (1 s doubling to 30 s). A cosignature is counted
+ * only under the clients' clock rule (not too far in the future). Cosignatures are kept in
  * memory only: after a restart the log serves log-signed checkpoints until the first quorum.
  */
-import { cosignatureV1Verifier } from '../checkpoint/cosignature.js';
+import {
+  cosignatureTimeProblem,
+  cosignatureTimestamp,
+  cosignatureV1Verifier,
+  DEFAULT_MAX_FUTURE_SKEW_SECONDS,
+} from '../checkpoint/cosignature.js';
 import type { Verifier } from '../note/keys.js';
 import type { StoredCheckpoint } from '../storage/store.js';
 import { LogError } from '../util/errors.js';
@@ -305,10 +311,21 @@ export class Witnessing {
     }
   }
 
-  /** A 200: the witness now holds cp.size; its answer must carry a valid cosignature. */
+  /**
+   * A 200: the witness now holds cp.size; its answer must carry a valid cosignature, and
+   * one clients count: a timestamp too far ahead of this log's clock is refused under the
+   * clients' own rule (cosignatureTimeProblem), so the log never publishes a quorum that
+   * `candor verify` rejects. The refusal is kept as the witness's lastError (/v1/info) and
+   * retried with backoff, as the witness's clock may be put right.
+   */
   private accept(w: WitnessState, cp: StoredCheckpoint, answer: string): void {
     w.size = cp.size;
-    const line = openCosignature(cp.note, answer, w.verifier);
+    const { line, signature } = openCosignature(cp.note, answer, w.verifier);
+    const problem = cosignatureTimeProblem(cosignatureTimestamp(signature), this.clock.now());
+    if (problem !== undefined) {
+      const ahead = `more than ${DEFAULT_MAX_FUTURE_SKEW_SECONDS} s ahead of this log's clock`;
+      throw new WitnessRefusal(`cosignature not counted: its ${problem} (${ahead}); check the witness's clock`);
+    }
     w.cosignedSize = cp.size;
     w.failures = 0;
     w.retryAt = 0;

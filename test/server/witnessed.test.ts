@@ -206,6 +206,72 @@ describe('witnessed checkpoints over HTTP (in process)', () => {
     expect(h.log.size).toBe(2);
   });
 
+  it('does not count a cosignature from a witness whose clock is a day ahead, and says why in /v1/info', async () => {
+    // Quorum 2 of a good witness and one a day ahead: its cosignature verifies, but clients
+    // reject its timestamp (`candor verify` exits 5), so the log must not count it.
+    const { log } = await openTestLog();
+    const clock = new FakeClock();
+    let offsetMs = 86_400_000;
+    const skewed = {
+      now: () => clock.now() + offsetMs,
+      setTimeout: clock.setTimeout.bind(clock),
+      clearTimeout: clock.clearTimeout.bind(clock),
+    };
+    const good = new FakeWitness('good', 50, TEST_ORIGIN, TEST_VERIFIER_KEY, clock);
+    const ahead = new FakeWitness('ahead', 51, TEST_ORIGIN, TEST_VERIFIER_KEY, skewed);
+    const witnessing = new Witnessing({
+      log,
+      witnesses: [good.config, ahead.config],
+      quorum: 2,
+      fetch: fakeFetch([good, ahead]),
+      clock,
+      waitTimeoutMs: 10_000,
+    });
+    witnessing.start();
+    const app = createApp({ log, verifierKey: TEST_VERIFIER_KEY, witnessing });
+    const request = async (path: string, init?: RequestInit): Promise<Response> => {
+      let done = false;
+      const res = Promise.resolve(app.request(path, init)).finally(() => (done = true));
+      for (let i = 0; i < 200 && !done; i++) {
+        await new Promise((r) => setTimeout(r, 2));
+        await clock.advance(500);
+      }
+      return res;
+    };
+    const entry = makeEntry(5);
+    const res = await request('/v1/entries?wait=witnessed', { method: 'POST', body: entry });
+    expect(res.status).toBe(504);
+    expect((await errorOf(res)).message).toContain('durably logged at index 0');
+    // The witness did cosign (it holds size 1), but the log did not count it.
+    expect(ahead.size).toBe(1);
+    const cp = await (await app.request('/checkpoint')).text();
+    expect(cp).toBe(log.checkpoint.note);
+    expect(parseNote(cp).signatures).toHaveLength(1);
+    expect((await app.request('/v1/checkpoint/witnessed')).status).toBe(404);
+    const info = (await (await app.request('/v1/info')).json()) as {
+      witnesses: Array<{ name: string; lastCosigned: string | null; lastError: string | null }>;
+    };
+    expect(info.witnesses[0]).toMatchObject({ name: 'good', lastError: null });
+    expect(info.witnesses[1]!.name).toBe('ahead');
+    expect(info.witnesses[1]!.lastCosigned).toBeNull();
+    const ts = Math.floor((clock.now() + offsetMs) / 1000);
+    expect(info.witnesses[1]!.lastError).toMatch(/^cosignature not counted: its timestamp \d+ is in the future/);
+    expect(Number(/timestamp (\d+)/.exec(info.witnesses[1]!.lastError!)![1])).toBeGreaterThan(ts - 60);
+    expect(info.witnesses[1]!.lastError).toContain("more than 300 s ahead of this log's clock");
+
+    // Clock put right (within the clients' five minutes): counted at the next retry, and the
+    // published checkpoint carries both cosignatures.
+    offsetMs = 240_000;
+    const retry = await request('/v1/entries?wait=witnessed', { method: 'POST', body: entry });
+    expect(retry.status).toBe(200);
+    const r = (await retry.json()) as ReceiptJson;
+    expect(r).toMatchObject({ index: 0, duplicate: true });
+    checkCosigned(r.checkpoint, [good, ahead], 2);
+    const after = (await (await app.request('/v1/info')).json()) as typeof info;
+    expect(after.witnesses[1]!.lastError).toBeNull();
+    await witnessing.stop();
+  });
+
   it('answers 400 for a bad wait value, before logging anything', async () => {
     const h = await harness(['a'], 1);
     for (const q of ['wait=bogus', 'wait=', 'wait=WITNESSED', 'wait=durable']) {
