@@ -21,6 +21,7 @@ export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   TOO_LARGE: 413,
   TIMEOUT: 504,
   CLOSED: 503,
+  STORAGE: 503,
   CORRUPT: 500,
   QUORUM_NOT_MET: 422,
   ENTRY_MISMATCH: 422,
@@ -31,6 +32,16 @@ export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
 
 /** Seconds a client should wait after a 503 before trying again. */
 export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Whether an answer with this code carries `Retry-After`: only when retrying the same
+ * request at this server can succeed. PUSHBACK (a full queue) drains in moments, and
+ * STORAGE (a failed write) heals when the store reopens. CLOSED does not: the process is
+ * shutting down, and no retry of it succeeds.
+ */
+export function isRetryable(code: ErrorCode): boolean {
+  return code === 'PUSHBACK' || code === 'STORAGE';
+}
 
 /** A JSON error body. */
 export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
@@ -54,7 +65,7 @@ export function errorAnswer(err: unknown): ErrorAnswer {
     if (status >= 500 && err.code !== 'PUSHBACK' && err.code !== 'CLOSED') {
       console.error(`candor: ${err.code}: ${err.message}`);
     }
-    return { status, body: errorBody(err.code, err.message), retryAfter: status === 503 };
+    return { status, body: errorBody(err.code, err.message), retryAfter: isRetryable(err.code) };
   }
   console.error('candor: unexpected error:', err);
   return { status: 500, body: errorBody('INTERNAL', 'internal error'), retryAfter: false };

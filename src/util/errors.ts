@@ -27,6 +27,11 @@ export type ErrorCode =
   | 'TIMEOUT'
   /** The log is shutting down or closed. */
   | 'CLOSED'
+  /**
+   * A write to storage failed (disk full, I/O error): the log refuses writes, keeps
+   * serving reads, and reopens its store in the background once the cause is gone.
+   */
+  | 'STORAGE'
   /** Stored data disagrees with itself: the store is corrupt. */
   | 'CORRUPT'
   /** A checkpoint is validly signed, but its cosignatures do not meet the policy's quorum. */

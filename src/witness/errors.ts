@@ -12,7 +12,7 @@
  */
 import type { Context } from 'hono';
 import { LogError, isLogError } from '../util/errors.js';
-import { STATUS, RETRY_AFTER_SECONDS, errorBody } from '../server/errors.js';
+import { STATUS, RETRY_AFTER_SECONDS, errorBody, isRetryable } from '../server/errors.js';
 
 export { errorBody };
 
@@ -62,7 +62,7 @@ export function handleWitnessError(err: unknown, c: Context): Response {
   }
   if (isLogError(err)) {
     const status = STATUS[err.code];
-    if (status === 503) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+    if (isRetryable(err.code)) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
     if (status === 500) console.error(`candor witness: ${err.code}: ${err.message}`);
     return c.json(errorBody(err.code, err.message), status);
   }
