@@ -25,6 +25,7 @@ import { LogError } from '../util/errors.js';
 import { equalBytes } from '../util/bytes.js';
 import { HashIndex } from '../util/hash-index.js';
 import * as codec from './codec.js';
+import { flushMemtable } from './free-space.js';
 
 type Bytes = Uint8Array;
 const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
@@ -97,12 +98,16 @@ export class DedupIndex {
     }
   }
 
-  /** Writes what is queued, then closes. */
-  async close(): Promise<void> {
+  /**
+   * Writes what is queued, then closes; with `flush` (a healthy store's clean close) it
+   * writes its memtable out first, so the next open replays nothing (free-space.ts).
+   */
+  async close(flush = false): Promise<void> {
     const db = this.db;
     if (db === undefined) return;
     await this.flush().catch(() => undefined);
     this.db = undefined;
+    if (flush && this.failure === undefined) await flushMemtable(db);
     await db.close();
   }
 
@@ -143,7 +148,7 @@ export class DedupIndex {
     return out;
   }
 
-  /** The error of a failed background write (LogError CLOSED), if one failed. */
+  /** The error of a failed background write (LogError STORAGE), if one failed. */
   get failed(): unknown {
     return this.failure;
   }
@@ -185,7 +190,9 @@ export class DedupIndex {
         } catch (err) {
           // The log is intact; only this index lags. Commits now fail until a reopen,
           // which rebuilds the index from the log's tiles.
-          this.failure = new LogError('CLOSED', `the leaf-hash index ${this.dir} could not be written; reopen the store`, { cause: err });
+          const why = err instanceof Error ? err.message : String(err);
+          const message = `the leaf-hash index ${this.dir} could not be written (${why}); the store reopens itself`;
+          this.failure = new LogError('STORAGE', message, { cause: err });
           break;
         }
         this.pending.splice(0, group.length);

@@ -19,7 +19,7 @@
  * contract allows (the partial tile of an earlier size is a prefix of the stored one).
  */
 import { Level } from 'level';
-import { LogError } from '../util/errors.js';
+import { LogError, isLogError } from '../util/errors.js';
 import { assertIndex } from '../util/integers.js';
 import * as codec from './codec.js';
 import { META_KEY, SUBLEVEL, checkpointKey, decodeU64Key, rootKey } from './keys.js';
@@ -28,6 +28,7 @@ import { dedupKey, tileKey } from './keys.js';
 import { assertValidBatch } from './store.js';
 import { DedupIndex, MAX_PENDING_ENTRIES } from './dedup-index.js';
 import { join } from 'node:path';
+import { bytesToOpen, flushMemtable, freeBytes } from './free-space.js';
 import type { IntegrationBatch, LogMeta, LogStore, StoredCheckpoint } from './store.js';
 
 type Bytes = Uint8Array;
@@ -71,7 +72,17 @@ export class LevelStore implements LogStore {
   private latest: StoredCheckpoint | undefined;
   private committing = false;
   /** Set when a batch write failed: whether it landed is unknown until reopened. */
-  private failed: { readonly cause: unknown } | undefined;
+  private failed: { readonly cause: unknown; readonly error: LogError } | undefined;
+  /** The commit whose batch is being written, if one is (reopen waits for it). */
+  private writing: Promise<void> | undefined;
+  /** A reopen under way (reopen()); close() waits for it. */
+  private reopening: Promise<void> | undefined;
+  /**
+   * Set while the store is closed by reopen() rather than by its owner: during a reopen,
+   * or after one failed. Reads and writes then fail with this error (STORAGE, retryable;
+   * CORRUPT when the reopen found corruption).
+   */
+  private down: LogError | undefined;
 
   /** Does no I/O; call open(). */
   constructor(dir: string) {
@@ -150,15 +161,94 @@ export class LevelStore implements LogStore {
     return new DedupIndex(dir, MAX_PENDING_ENTRIES, LevelStore.LEVEL_OPTIONS);
   }
 
-  /** Closes the directory; later calls but open() reject with LogError CLOSED. */
+  /**
+   * Closes the directory; later calls but open() reject with LogError CLOSED. Waits for a
+   * reopen under way. A healthy store writes its memtable out first (flushMemtable), so the
+   * next open replays no write-ahead log and needs only kilobytes of free space.
+   */
   async close(): Promise<void> {
+    await this.reopening?.catch(() => undefined);
+    this.down = undefined;
     const opened = this.opened;
     const dedup = this.dedup;
+    const healthy = this.failed === undefined && dedup?.failed === undefined;
     this.opened = undefined;
     this.dedup = undefined;
     this.latest = undefined;
-    await dedup?.close();
-    if (opened !== undefined) await opened.db.close();
+    await dedup?.close(healthy);
+    if (opened === undefined) return;
+    if (healthy) await flushMemtable(opened.db);
+    await opened.db.close();
+  }
+
+  /**
+   * Why the store refuses commits, or undefined when it takes them: a batch write of this
+   * store or of its leaf-hash index failed (LogError STORAGE; only a reopen tells whether
+   * it landed), or a reopen failed (STORAGE, or CORRUPT when it found corruption). Reads
+   * keep being served from the open store until reopen() closes it.
+   */
+  get failure(): LogError | undefined {
+    if (this.down !== undefined) return this.down;
+    if (this.failed !== undefined) return this.failed.error;
+    const index = this.dedup?.failed;
+    return index === undefined ? undefined : (index as LogError);
+  }
+
+  /**
+   * Why a reopen cannot succeed yet, or undefined when it may: LevelDB rewrites its
+   * write-ahead logs as tables when it opens (free-space.ts), so a reopen needs about their
+   * size free, and trying with less would only close the store for reads.
+   */
+  async reopenBlocker(): Promise<string | undefined> {
+    const need = await bytesToOpen([this.dir, join(this.dir, 'dedup')]);
+    let free: number;
+    try {
+      free = await freeBytes(this.dir);
+    } catch {
+      return undefined; // cannot tell: let the reopen find out
+    }
+    if (free >= need) return undefined;
+    return `${mib(free)} free on the filesystem of ${this.dir}, and reopening it needs about ${mib(need)}`;
+  }
+
+  /**
+   * After a failed write (failure is STORAGE): closes the directory and opens it again.
+   * LevelDB replays its write-ahead log, so the latest checkpoint read then says whether
+   * the failed batch landed (all of it or none: see the module comment), and the
+   * leaf-hash index catches up from the tiles. Waits for a commit still writing. Between
+   * the close and a successful open every call fails with STORAGE (retryable); if the
+   * open fails the store stays so (failure says why) and reopen() may be called again.
+   * @throws LogError STORAGE when the open fails (no space, an I/O error); CORRUPT when
+   * the reopened store is corrupt; CLOSED when its owner closed it.
+   */
+  reopen(): Promise<void> {
+    if (this.reopening !== undefined) return this.reopening;
+    if (this.opened === undefined && this.down === undefined) {
+      return Promise.reject(new LogError('CLOSED', `store ${this.dir} is not open`));
+    }
+    const run = async (): Promise<void> => {
+      await this.writing?.catch(() => undefined);
+      const opened = this.opened;
+      const dedup = this.dedup;
+      const cause = this.failure?.message ?? 'a failed write';
+      this.down = new LogError('STORAGE', `store ${this.dir} is reopening after ${cause}; retry shortly`);
+      this.opened = undefined;
+      this.dedup = undefined;
+      // Errors closing a failed database change nothing: the open below reads the truth.
+      await dedup?.close(false).catch(() => undefined);
+      await opened?.db.close().catch(() => undefined);
+      try {
+        await this.open();
+        this.down = undefined;
+      } catch (err) {
+        this.down = isLogError(err, 'CORRUPT')
+          ? err
+          : new LogError('STORAGE', `store ${this.dir} could not be reopened: ${messageOf(err)}`, { cause: err });
+        throw this.down;
+      }
+    };
+    this.reopening = run().finally(() => (this.reopening = undefined));
+    return this.reopening;
   }
 
   /** @throws LogError CLOSED when not open; CORRUPT when the record does not decode. */
@@ -202,16 +292,16 @@ export class LevelStore implements LogStore {
   /**
    * Commits a batch as one atomic, fsynced LevelDB batch.
    * @throws TypeError for a malformed batch; LogError CONFLICT when the stored size is not
-   * `batch.oldSize` or another commit is in flight; LogError CLOSED when not open or when
-   * an earlier commit's write failed (reopen to learn whether it landed). Only a failed
-   * write can have written anything.
+   * `batch.oldSize` or another commit is in flight; LogError CLOSED when not open; LogError
+   * STORAGE when the write fails, and for every commit after that until reopen() (which
+   * learns whether it landed). Only a failed write can have written anything.
    */
   async commit(batch: IntegrationBatch): Promise<void> {
     this.use();
     assertValidBatch(batch);
     if (this.failed !== undefined) {
-      const message = `an earlier commit to ${this.dir} failed; reopen the store`;
-      throw new LogError('CLOSED', message, { cause: this.failed.cause });
+      const message = `store ${this.dir} is recovering from a failed write (${messageOf(this.failed.cause)}); retry shortly`;
+      throw new LogError('STORAGE', message, { cause: this.failed.cause });
     }
     // The leaf-hash index could not keep up with the log (a failed write): refuse before
     // writing anything, as after a failed commit. A reopen rebuilds the index.
@@ -229,13 +319,23 @@ export class LevelStore implements LogStore {
     // checkpoint as the latest. If the write fails, LevelDB may or may not have logged
     // it, so this instance refuses further commits: only a reopen reads the truth.
     this.committing = true;
+    const writing = this.writeBatch(ops);
+    this.writing = writing;
     try {
-      await this.writeBatch(ops);
+      await writing;
     } catch (err) {
-      this.failed = { cause: err };
-      throw isNotOpen(err) ? new LogError('CLOSED', `store ${this.dir} closed during commit`) : err;
+      const range = `entries [${batch.oldSize}, ${checkpoint.size})`;
+      const error = new LogError(
+        'STORAGE',
+        `the write of ${range} to store ${this.dir} failed (${messageOf(err)}): they may or may not be ` +
+          'logged; the store reopens itself once the cause is gone, and resubmitting them is safe',
+        { cause: err }
+      );
+      this.failed = { cause: err, error };
+      throw isNotOpen(err) ? new LogError('CLOSED', `store ${this.dir} closed during commit`) : error;
     } finally {
       this.committing = false;
+      this.writing = undefined;
     }
     // Durable now: only here does the in-memory size move, so reads never run ahead.
     this.latest = checkpoint;
@@ -385,8 +485,8 @@ export class LevelStore implements LogStore {
   }
 
   private use(): Opened {
-    if (this.opened === undefined) throw new LogError('CLOSED', `store ${this.dir} is not open`);
-    return this.opened;
+    if (this.opened !== undefined) return this.opened;
+    throw this.down ?? new LogError('CLOSED', `store ${this.dir} is not open`);
   }
 }
 
@@ -443,6 +543,19 @@ async function loadLatest(subs: Sublevels): Promise<StoredCheckpoint | undefined
     throw new LogError('CORRUPT', why);
   }
   return latest;
+}
+
+/** The message of an error and of its cause (level wraps LevelDB's own message). */
+function messageOf(err: unknown): string {
+  const e = err as { message?: unknown; cause?: { message?: unknown } } | undefined;
+  const own = String(e?.message ?? err);
+  const cause = e?.cause?.message;
+  return cause === undefined || own.includes(String(cause)) ? own : `${own}: ${String(cause)}`;
+}
+
+/** Bytes as MiB, one decimal. */
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 function isNotOpen(err: unknown): boolean {

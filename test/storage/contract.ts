@@ -293,7 +293,7 @@ export function runStoreContract(
         expect(await store.readEntry(5)).toBeUndefined();
         const none = failing.leafHashes.map(() => undefined);
         expect(await store.lookupLeafHashes(failing.leafHashes)).toEqual(none);
-        await expectLogError(store.commit(failing), 'CLOSED');
+        await expectLogError(store.commit(failing), 'STORAGE');
         await reopen();
         if (mode === 'landed') log.apply(failing);
         await expectStoreMatches(store, log);

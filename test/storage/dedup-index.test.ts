@@ -144,11 +144,29 @@ describe('LevelStore leaf-hash index', () => {
     await grow(store, log, [20]); // durable in the log; its index write fails behind it
     await store.index.flush().catch(() => undefined);
     const err = await store.commit(log.next(5)).catch((e: unknown) => e);
-    expect(isLogError(err, 'CLOSED')).toBe(true);
+    expect(isLogError(err, 'STORAGE')).toBe(true);
+    expect(store.failure?.code).toBe('STORAGE');
     await store.close();
     const again = new LevelStore(join(dir, 'db'));
     await again.open();
     expect(await again.lookupLeafHashes(log.hashes)).toEqual(all(log));
     await again.close();
+  });
+
+  it('a reopen in place repairs a failed index write, and commits go on', async () => {
+    const store = new ControlledStore(join(dir, 'db'));
+    await store.open();
+    const log = new FakeLog();
+    await grow(store, log, [30]);
+    store.index.mode = 'fail';
+    await grow(store, log, [20]);
+    await store.index.flush().catch(() => undefined);
+    expect(store.failure?.message).toContain('could not be written');
+    await store.reopen();
+    expect(store.failure).toBeUndefined();
+    expect(await store.lookupLeafHashes(log.hashes)).toEqual(all(log));
+    await grow(store, log, [7]);
+    expect(await store.lookupLeafHashes(log.hashes)).toEqual(all(log));
+    await store.close();
   });
 });

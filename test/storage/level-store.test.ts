@@ -3,25 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LevelStore } from '../../src/storage/level-store.js';
-import type { LevelPut } from '../../src/storage/level-store.js';
+import { FaultyLevelStore } from '../helpers/faulty-level-store.js';
 import { isLogError } from '../../src/util/errors.js';
 import { Level } from 'level';
 import { FakeLog } from './fake-log.js';
 import { runStoreContract } from './contract.js';
-
-/** A LevelStore whose next batch write can be made to fail, or to drop its last put. */
-class FaultyLevelStore extends LevelStore {
-  fault: 'lost' | 'landed' | 'drop-checkpoint' | undefined;
-
-  protected override async writeBatch(ops: LevelPut[]): Promise<void> {
-    const fault = this.fault;
-    this.fault = undefined;
-    if (fault === 'lost') throw new Error('injected: write failed, nothing written');
-    if (fault === 'drop-checkpoint') return super.writeBatch(ops.slice(0, -1));
-    await super.writeBatch(ops);
-    if (fault === 'landed') throw new Error('injected: write reported failure after landing');
-  }
-}
+import { OPEN_MARGIN_BYTES, bytesToOpen, walBytes } from '../../src/storage/free-space.js';
 
 runStoreContract('LevelStore', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'candor-store-'));
@@ -60,6 +47,47 @@ describe('LevelStore', () => {
     const file = join(dir, 'not-a-dir');
     await writeFile(file, 'x');
     await expect(new LevelStore(file).open()).rejects.toThrow(`cannot open store ${file}`);
+  });
+
+  it('a clean close writes the memtable out, so the next open replays (and needs) almost nothing', async () => {
+    const store = new LevelStore(dir);
+    await store.open();
+    const log = new FakeLog();
+    for (let i = 0; i < 4; i++) {
+      const b = log.next(1000, 500);
+      await store.commit(b);
+      log.apply(b);
+    }
+    const dedupDir = join(dir, 'dedup');
+    await store.lookupLeafHashes(log.hashes.slice(0, 1)); // the index has caught up in memory
+    expect(await walBytes(dir)).toBeGreaterThan(2_000_000); // ~2 MB of entries in the log
+    await store.close();
+    expect(await walBytes(dir)).toBe(0);
+    expect(await walBytes(dedupDir)).toBe(0);
+    expect(await bytesToOpen([dir, dedupDir])).toBe(OPEN_MARGIN_BYTES);
+    const again = new LevelStore(dir);
+    await again.open();
+    expect(await again.readEntries(0, 4000)).toEqual(log.entries);
+    expect(await again.lookupLeafHashes(log.hashes)).toEqual(log.hashes.map((_, i) => i));
+    await again.close();
+  });
+
+  it('a failed store is not flushed at close: the next open replays its log and reads the truth', async () => {
+    const store = new FaultyLevelStore(dir);
+    await store.open();
+    const log = new FakeLog();
+    const b = log.next(100, 500);
+    await store.commit(b);
+    log.apply(b);
+    store.fault = 'landed';
+    const landed = log.next(10, 500);
+    await expect(store.commit(landed)).rejects.toMatchObject({ code: 'STORAGE' });
+    await store.close();
+    expect(await walBytes(dir)).toBeGreaterThan(50_000);
+    const again = new LevelStore(dir);
+    await again.open();
+    expect((await again.latestCheckpoint())!.size).toBe(110);
+    await again.close();
   });
 
   it('refuses to open with CORRUPT when entries disagree with the latest checkpoint', async () => {
