@@ -138,24 +138,46 @@ export class Integrator {
       integrator.latest = first;
       return integrator;
     }
-    const size = stored.size;
-    const hashes = await deps.reader.readNodes(rangeNodes(0, size));
-    const frontier = new Frontier(size, hashes);
-    if (!equalBytes(frontier.root(), stored.rootHash)) {
-      throw new LogError(
-        'CORRUPT',
-        `stored tiles do not hash to the root of the latest checkpoint (size ${size})`
-      );
-    }
-    const edges = new Map<number, EdgeTile>();
-    for (let level = 0; TILE_WIDTH ** level <= size; level++) {
-      const width = Math.floor(size / TILE_WIDTH ** level) % TILE_WIDTH;
-      if (width === 0) continue;
-      const index = Math.floor(size / TILE_WIDTH ** (level + 1));
-      const tile = await deps.cache.get(level, index, width);
-      edges.set(level, { index, data: tile.data.slice(0, width * HASH_SIZE) });
-    }
+    const { frontier, edges } = await loadEdge(deps, stored);
     return new Integrator(deps, frontier, edges, stored);
+  }
+
+  /**
+   * Takes the store's latest checkpoint and the right edge of its tiles as the committed
+   * state, after the store reopened following a failed commit (recovery.ts). The store
+   * holds the committed checkpoint, or a later one when the failed write landed after all:
+   * that batch was prepared on the committed tree, so the tree stored must extend the
+   * committed one, which is checked (the root of its first `size` leaves is the committed
+   * root) before anything is taken: no fork of a published checkpoint, ever. Call it only
+   * when no batch is in flight (after a failed commit none can commit until it is done).
+   * @returns the size the store holds.
+   * @throws LogError CORRUPT when the store lost committed entries or holds another tree.
+   */
+  async resync(): Promise<number> {
+    invariant(this.inflight.length === 0, 'resync with batches in flight');
+    const stored = await this.deps.store.latestCheckpoint();
+    const size = this.latest.size;
+    if (stored === undefined || stored.size < size) {
+      const has = stored === undefined ? 'no checkpoint' : `size ${stored.size}`;
+      throw new LogError('CORRUPT', `the reopened store holds ${has}, but size ${size} was committed`);
+    }
+    if (size > 0 && stored.size > size) {
+      const prefix = new Frontier(size, await this.deps.reader.readNodes(rangeNodes(0, size)));
+      if (!equalBytes(prefix.root(), this.latest.rootHash)) {
+        throw new LogError('CORRUPT', `the reopened store's tree does not extend the committed one at size ${size}`);
+      }
+    } else if (stored.size === size && !equalBytes(stored.rootHash, this.latest.rootHash)) {
+      throw new LogError('CORRUPT', `the reopened store holds another tree at the committed size ${size}`);
+    }
+    const { frontier, edges } = await loadEdge(this.deps, stored);
+    // Batches prepared before this are void (as after any failed commit); the next one is
+    // prepared on what the store holds.
+    this.epoch++;
+    this.committed = { frontier, edges, size: stored.size };
+    this.tip = this.committed;
+    this.chain = Promise.resolve();
+    this.latest = stored;
+    return stored.size;
   }
 
   /** The latest committed checkpoint. */
@@ -353,6 +375,35 @@ interface Placed {
   fresh: number[];
   /** The batch's hashes by first position. */
   index: HashIndex;
+}
+
+/**
+ * The right edge of the stored tree at checkpoint `stored`: its frontier, from the stored
+ * tiles, checked against the checkpoint's root, and the partial tile at each level.
+ * @throws LogError CORRUPT when the tiles do not hash to the checkpoint's root.
+ */
+async function loadEdge(
+  deps: IntegratorDeps,
+  stored: StoredCheckpoint
+): Promise<{ frontier: Frontier; edges: Map<number, EdgeTile> }> {
+  const size = stored.size;
+  const hashes = await deps.reader.readNodes(rangeNodes(0, size));
+  const frontier = new Frontier(size, hashes);
+  if (!equalBytes(frontier.root(), stored.rootHash)) {
+    throw new LogError(
+      'CORRUPT',
+      `stored tiles do not hash to the root of the latest checkpoint (size ${size})`
+    );
+  }
+  const edges = new Map<number, EdgeTile>();
+  for (let level = 0; TILE_WIDTH ** level <= size; level++) {
+    const width = Math.floor(size / TILE_WIDTH ** level) % TILE_WIDTH;
+    if (width === 0) continue;
+    const index = Math.floor(size / TILE_WIDTH ** (level + 1));
+    const tile = await deps.cache.get(level, index, width);
+    edges.set(level, { index, data: tile.data.slice(0, width * HASH_SIZE) });
+  }
+  return { frontier, edges };
 }
 
 /** A writable 8 KiB buffer for tile (level, index), pre-filled from the edge if it is there. */

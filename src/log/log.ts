@@ -18,6 +18,7 @@ import { Sequencer } from './sequencer.js';
 import { TileCache } from './tile-cache.js';
 import { Metrics } from './metrics.js';
 import { LeafFilter } from './leaf-filter.js';
+import { StoreRecovery, isRecoverable } from './recovery.js';
 import { base64Into, base64Length } from '../util/bytes.js';
 import { largestPowerOfTwoBelow } from '../util/integers.js';
 import { HASH_SIZE } from '../merkle/hash.js';
@@ -51,6 +52,8 @@ export interface LogOptions {
   leafFilterBytes?: number;
   now?: () => number;
   metrics?: Metrics;
+  /** Called with operational warnings (a failed write, its recovery); default: standard error. */
+  warn?: (line: string) => void;
 }
 
 /** The outcome of a submission: where the entry is and the checkpoint that includes it. */
@@ -75,6 +78,8 @@ export class Log {
   private readonly now: () => number;
   private closed = false;
   private readonly filling: Promise<void> | undefined;
+  /** Reopens the store after a failed write (recovery.ts); none for stores that cannot fail. */
+  private readonly recovery: StoreRecovery | undefined;
   /** Hashes of leaf ranges [lo, hi) that are not one subtree (rangeHash). */
   private readonly foldMemo = new RangeMemo<Uint8Array>();
   /** The upper part of inclusion proofs, by level-0 tile and tree size (proofParts). */
@@ -104,6 +109,10 @@ export class Log {
       flush: (items, handoff) => this.flush(items, handoff),
     });
     if (filter !== undefined) this.filling = this.fillFilter(filter, integrator.size);
+    const warn = opts.warn ?? ((line: string) => console.error(`candor: ${line}`));
+    this.recovery = isRecoverable(opts.store)
+      ? new StoreRecovery({ store: opts.store, resync: () => integrator.resync(), warn })
+      : undefined;
   }
 
   /**
@@ -155,6 +164,14 @@ export class Log {
     return this.integrator.size;
   }
 
+  /**
+   * Why the log refuses writes after a failed storage write, with what recovery waits for;
+   * undefined when it takes them (for /healthz).
+   */
+  get storageFailure(): string | undefined {
+    return this.recovery?.reason;
+  }
+
   /** Entries waiting for integration. */
   get queueDepth(): number {
     return this.sequencer.depth;
@@ -164,11 +181,12 @@ export class Log {
    * Submits one entry. Resolves once it is durably included in a signed checkpoint; the
    * same bytes submitted again resolve to the existing index with `duplicate: true`.
    * @throws LogError EMPTY / TOO_LARGE for a bad size, PUSHBACK when the queue is full,
-   * CLOSED when the log is closing.
+   * CLOSED when the log is closing, STORAGE while it recovers from a failed write.
    */
   add(entry: Uint8Array): Promise<AddResult> {
     checkEntrySize(entry);
     if (this.closed) throw new LogError('CLOSED', 'the log is shutting down');
+    this.refuseWhileFailed();
     return this.sequencer.add({ entry, leafHash: leafHash(entry) }, entry.length);
   }
 
@@ -176,17 +194,34 @@ export class Log {
   addMany(entries: readonly Uint8Array[]): Promise<AddResult[]> {
     entries.forEach(checkEntrySize);
     if (this.closed) throw new LogError('CLOSED', 'the log is shutting down');
+    this.refuseWhileFailed();
     const items = entries.map((entry) => ({ entry, leafHash: leafHash(entry) }));
     return Promise.all(this.sequencer.addMany(items, entries.map((e) => e.length)));
   }
 
+  /** @throws the recovery's LogError (STORAGE; CORRUPT) while the store is failed. */
+  private refuseWhileFailed(): void {
+    const failure = this.recovery?.failure;
+    if (failure !== undefined) throw failure;
+  }
+
   private async flush(items: Submission[], handoff: () => void): Promise<AddResult[]> {
     const started = performance.now();
-    const { placements, checkpoint } = await this.integrator.integrate(
-      items.map((s) => s.entry),
-      items.map((s) => s.leafHash),
-      handoff
-    );
+    // Entries queued before a write failed are refused with it, not prepared on a store
+    // that is being reopened.
+    this.refuseWhileFailed();
+    let integrated: Awaited<ReturnType<Integrator['integrate']>>;
+    try {
+      integrated = await this.integrator.integrate(
+        items.map((s) => s.entry),
+        items.map((s) => s.leafHash),
+        handoff
+      );
+    } catch (err) {
+      this.recovery?.notice(); // a failed write: heal in the background
+      throw err;
+    }
+    const { placements, checkpoint } = integrated;
     this.metrics.observeIntegration((performance.now() - started) / 1000, items.length);
     this.metrics.setSize(checkpoint.size);
     const results = new Array<AddResult>(items.length);
@@ -378,6 +413,7 @@ export class Log {
   async drain(): Promise<void> {
     this.closed = true;
     await this.sequencer.close();
+    await this.recovery?.stop();
     await this.filling;
   }
 

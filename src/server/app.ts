@@ -178,7 +178,12 @@ export function createApp(deps: AppDeps): Hono {
     });
   });
 
-  app.get('/healthz', (c) => c.json({ ok: true, size: log.size }));
+  app.get('/healthz', (c) => {
+    // Unhealthy while a failed write keeps the log from taking entries (recovery.ts).
+    const storage = log.storageFailure;
+    if (storage !== undefined) return c.json({ ok: false, size: log.size, reason: storage }, 503);
+    return c.json({ ok: true, size: log.size });
+  });
 
   app.get('/metrics', (c) => {
     c.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');

@@ -56,13 +56,15 @@ export interface ErrorAnswer {
 }
 
 /**
- * Maps a thrown error to its answer, logging server-side failures (not pushback or
- * shutdown). The one mapping for the Hono app and the fast lane (fast-lane.ts).
+ * Maps a thrown error to its answer, logging server-side failures (not pushback, storage
+ * recovery or shutdown). The one mapping for the Hono app and the fast lane (fast-lane.ts).
  */
 export function errorAnswer(err: unknown): ErrorAnswer {
   if (isLogError(err)) {
     const status = STATUS[err.code];
-    if (status >= 500 && err.code !== 'PUSHBACK' && err.code !== 'CLOSED') {
+    // Retryable answers and shutdown are expected; a failed write is reported once by the
+    // log's recovery (recovery.ts), not once per refused request.
+    if (status >= 500 && !isRetryable(err.code) && err.code !== 'CLOSED') {
       console.error(`candor: ${err.code}: ${err.message}`);
     }
     return { status, body: errorBody(err.code, err.message), retryAfter: isRetryable(err.code) };
