@@ -314,6 +314,7 @@ describe('witnessed checkpoints over HTTP (in process)', () => {
     await h.witnessing.stop();
     const res = await pending;
     expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBeNull(); // no retry of a closing process succeeds
     const err = await errorOf(res);
     expect(err.code).toBe('CLOSED');
     expect(err.message).toContain('durably logged at index 0');
