@@ -199,10 +199,16 @@ export class Log {
     return Promise.all(this.sequencer.addMany(items, entries.map((e) => e.length)));
   }
 
-  /** @throws the recovery's LogError (STORAGE; CORRUPT) while the store is failed. */
+  /**
+   * @throws the recovery's LogError (STORAGE; CORRUPT) while the store is failed, starting
+   * the recovery if it is not running (a failed write of the leaf-hash index is noticed
+   * here, not by a commit, as no commit is tried while it is failed).
+   */
   private refuseWhileFailed(): void {
     const failure = this.recovery?.failure;
-    if (failure !== undefined) throw failure;
+    if (failure === undefined) return;
+    this.recovery!.notice();
+    throw failure;
   }
 
   private async flush(items: Submission[], handoff: () => void): Promise<AddResult[]> {

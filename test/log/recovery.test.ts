@@ -172,15 +172,17 @@ describe('failed writes that heal in process', () => {
     h.store.fault = 'landed';
     expect((await post(h.app, makeEntry(50))).status).toBe(503);
     // Reads not served from the log's caches need the store, which is down between
-    // attempts: they get STORAGE with Retry-After, never a wrong or missing answer.
+    // attempts (the next one is 400 ms after the first failed reopen): they get STORAGE
+    // with Retry-After, never a wrong or missing answer. The checkpoint is still served.
     const end = Date.now() + 10_000;
     while (h.store.opens < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     const during = await h.app.request('/v1/entries/3');
-    if (during.status !== 200) {
-      expect(during.status).toBe(503);
-      expect(during.headers.get('retry-after')).toBe('1');
-      expect((await errorOf(during)).code).toBe('STORAGE');
-    }
+    expect(during.status).toBe(503);
+    expect(during.headers.get('retry-after')).toBe('1');
+    const err = await errorOf(during);
+    expect(err.code).toBe('STORAGE');
+    expect(err.message).toContain('could not be reopened: injected: IO error: cannot open');
+    expect(await (await h.app.request('/checkpoint')).text()).toBe(before);
     await healed(h.log);
     expect(h.store.opens).toBe(4); // the first open, two failed reopens, one that succeeded
     expect(h.warnings.some((w) => w.includes('injected: IO error: cannot open'))).toBe(true);
@@ -206,6 +208,23 @@ describe('failed writes that heal in process', () => {
     expect(h.log.size).toBe(21);
     for (const i of acked) expect(await again[i]!.json()).toMatchObject({ duplicate: true });
     await checkServedLog((p) => Promise.resolve(h.app.request(p)), TEST_VERIFIER_KEY);
+  });
+
+  it('heals a failed write of the leaf-hash index: writes refused, then taken, duplicates still found', async () => {
+    const h = await harness();
+    for (let i = 0; i < 5; i++) await post(h.app, makeEntry(i));
+    h.store.failIndexWrite = true;
+    expect((await post(h.app, makeEntry(5))).status).toBe(200); // the log has it; its index write fails behind
+    const end = Date.now() + 5000;
+    while (h.store.failure === undefined && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    expect(h.store.failure?.message).toContain('leaf-hash index');
+    const refused = await post(h.app, makeEntry(6));
+    expect(refused.status).toBe(503);
+    expect((await errorOf(refused)).code).toBe('STORAGE');
+    await healed(h.log);
+    // The reopened index was rebuilt from the tiles: entry 5 is found, not logged twice.
+    expect(await (await post(h.app, makeEntry(5))).json()).toMatchObject({ index: 5, duplicate: true });
+    expect(await (await post(h.app, makeEntry(6))).json()).toMatchObject({ index: 6, duplicate: false });
   });
 
   it('stops recovering with CORRUPT when the reopened store lost committed entries', async () => {
