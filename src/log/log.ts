@@ -166,9 +166,11 @@ export class Log {
 
   /**
    * Why the log refuses writes after a failed storage write, with what recovery waits for;
-   * undefined when it takes them (for /healthz).
+   * undefined when it takes them (for /healthz). Starts the recovery if a failure has not
+   * been noticed yet (the leaf-hash index fails in the background, between commits).
    */
   get storageFailure(): string | undefined {
+    this.recovery?.notice();
     return this.recovery?.reason;
   }
 
