@@ -164,7 +164,8 @@ export class Integrator {
     if (size > 0 && stored.size > size) {
       const prefix = new Frontier(size, await this.deps.reader.readNodes(rangeNodes(0, size)));
       if (!equalBytes(prefix.root(), this.latest.rootHash)) {
-        throw new LogError('CORRUPT', `the reopened store's tree does not extend the committed one at size ${size}`);
+        const why = `the reopened store's tree does not extend the committed one at size ${size}`;
+        throw new LogError('CORRUPT', why);
       }
     } else if (stored.size === size && !equalBytes(stored.rootHash, this.latest.rootHash)) {
       throw new LogError('CORRUPT', `the reopened store holds another tree at the committed size ${size}`);

@@ -34,7 +34,7 @@ export class Metrics {
   }
 
   /** The metrics as Prometheus text. */
-  render(gauges: { queueDepth: number }): string {
+  render(gauges: { queueDepth: number; storageFailed?: boolean }): string {
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string, samples: string[]): void => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
@@ -45,6 +45,12 @@ export class Metrics {
     metric('candor_queue_depth', 'gauge', 'Submissions waiting for integration.', [
       `candor_queue_depth ${gauges.queueDepth}`,
     ]);
+    metric(
+      'candor_storage_failed',
+      'gauge',
+      'Whether a failed storage write keeps the log from taking entries (1) or not (0).',
+      [`candor_storage_failed ${gauges.storageFailed === true ? 1 : 0}`]
+    );
     metric('candor_integrated_submissions_total', 'counter', 'Submissions integrated, duplicates included.', [
       `candor_integrated_submissions_total ${this.integratedItems}`,
     ]);

@@ -85,7 +85,8 @@ export class StoreRecovery {
   get reason(): string | undefined {
     const failure = this.failure;
     if (failure === undefined) return undefined;
-    const waiting = this.lastReason === undefined ? '' : ` (reopen attempt ${this.attemptCount}: ${this.lastReason})`;
+    const last = this.lastReason;
+    const waiting = last === undefined ? '' : ` (reopen attempt ${this.attemptCount}: ${last})`;
     return `${failure.code}: ${failure.message}${waiting}`;
   }
 

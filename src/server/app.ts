@@ -187,7 +187,8 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get('/metrics', (c) => {
     c.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
-    return c.body(log.metrics.render({ queueDepth: log.queueDepth }));
+    const storageFailed = log.storageFailure !== undefined;
+    return c.body(log.metrics.render({ queueDepth: log.queueDepth, storageFailed }));
   });
 
   // Known paths with the wrong method get 405, not 404.

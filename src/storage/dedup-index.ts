@@ -191,7 +191,8 @@ export class DedupIndex {
           // The log is intact; only this index lags. Commits now fail until a reopen,
           // which rebuilds the index from the log's tiles.
           const why = err instanceof Error ? err.message : String(err);
-          const message = `the leaf-hash index ${this.dir} could not be written (${why}); the store reopens itself`;
+          const message =
+            `the leaf-hash index ${this.dir} could not be written (${why}); the store reopens itself`;
           this.failure = new LogError('STORAGE', message, { cause: err });
           break;
         }

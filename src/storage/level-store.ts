@@ -243,7 +243,9 @@ export class LevelStore implements LogStore {
       } catch (err) {
         this.down = isLogError(err, 'CORRUPT')
           ? err
-          : new LogError('STORAGE', `store ${this.dir} could not be reopened: ${messageOf(err)}`, { cause: err });
+          : new LogError('STORAGE', `store ${this.dir} could not be reopened: ${messageOf(err)}`, {
+              cause: err,
+            });
         throw this.down;
       }
     };
@@ -300,7 +302,8 @@ export class LevelStore implements LogStore {
     this.use();
     assertValidBatch(batch);
     if (this.failed !== undefined) {
-      const message = `store ${this.dir} is recovering from a failed write (${messageOf(this.failed.cause)}); retry shortly`;
+      const why = messageOf(this.failed.cause);
+      const message = `store ${this.dir} is recovering from a failed write (${why}); retry shortly`;
       throw new LogError('STORAGE', message, { cause: this.failed.cause });
     }
     // The leaf-hash index could not keep up with the log (a failed write): refuse before

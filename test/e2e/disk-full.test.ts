@@ -92,7 +92,8 @@ async function postBatch(url: string, entries: Uint8Array[]): Promise<Posted> {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ entries: entries.map((e) => Buffer.from(e).toString('base64')) }),
   });
-  return { status: res.status, body: (await res.json()) as Posted['body'], retryAfter: res.headers.get('retry-after') };
+  const body = (await res.json()) as Posted['body'];
+  return { status: res.status, body, retryAfter: res.headers.get('retry-after') };
 }
 
 describe('disk full on a real small filesystem', () => {

@@ -115,6 +115,7 @@ describe('failed writes that heal in process', () => {
       const body = (await health.json()) as { ok: boolean; size: number; reason: string };
       expect(body).toMatchObject({ ok: false, size: 300 });
       expect(body.reason).toContain('STORAGE');
+      expect(await (await h.app.request('/metrics')).text()).toContain('\ncandor_storage_failed 1\n');
       expect(await (await h.app.request('/checkpoint')).text()).toBe(before);
       expect((await h.app.request('/tile/entries/000.p/44')).status).toBe(200);
       expect((await h.app.request('/v1/entries/299')).status).toBe(200);
@@ -122,6 +123,7 @@ describe('failed writes that heal in process', () => {
 
       await healed(h.log);
       expect(await (await h.app.request('/healthz')).json()).toEqual({ ok: true, size: h.log.size });
+      expect(await (await h.app.request('/metrics')).text()).toContain('\ncandor_storage_failed 0\n');
       expect(h.log.size).toBe(mode === 'landed' ? 301 : 300);
       expect(h.warnings.some((w) => w.includes('reopened after a failed write'))).toBe(true);
 
