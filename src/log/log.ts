@@ -110,9 +110,9 @@ export class Log {
     });
     if (filter !== undefined) this.filling = this.fillFilter(filter, integrator.size);
     const warn = opts.warn ?? ((line: string) => console.error(`candor: ${line}`));
-    this.recovery = isRecoverable(opts.store)
-      ? new StoreRecovery({ store: opts.store, resync: () => integrator.resync(), warn })
-      : undefined;
+    // After a reopen the integrator stands on what the store holds, and the size metric too.
+    const resync = async (): Promise<void> => metrics.setSize(await integrator.resync());
+    this.recovery = isRecoverable(opts.store) ? new StoreRecovery({ store: opts.store, resync, warn }) : undefined;
   }
 
   /**
