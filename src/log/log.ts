@@ -112,7 +112,8 @@ export class Log {
     const warn = opts.warn ?? ((line: string) => console.error(`candor: ${line}`));
     // After a reopen the integrator stands on what the store holds, and the size metric too.
     const resync = async (): Promise<void> => metrics.setSize(await integrator.resync());
-    this.recovery = isRecoverable(opts.store) ? new StoreRecovery({ store: opts.store, resync, warn }) : undefined;
+    const store = opts.store;
+    this.recovery = isRecoverable(store) ? new StoreRecovery({ store, resync, warn }) : undefined;
   }
 
   /**

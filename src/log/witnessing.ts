@@ -324,7 +324,8 @@ export class Witnessing {
     const problem = cosignatureTimeProblem(cosignatureTimestamp(signature), this.clock.now());
     if (problem !== undefined) {
       const ahead = `more than ${DEFAULT_MAX_FUTURE_SKEW_SECONDS} s ahead of this log's clock`;
-      throw new WitnessRefusal(`cosignature not counted: its ${problem} (${ahead}); check the witness's clock`);
+      const why = `cosignature not counted: its ${problem} (${ahead}); check the witness's clock`;
+      throw new WitnessRefusal(why);
     }
     w.cosignedSize = cp.size;
     w.failures = 0;
