@@ -29,10 +29,13 @@ import { LogError } from '../util/errors.js';
 import { parseDecimal } from '../util/integers.js';
 import { errorAnswer, RETRY_AFTER_SECONDS } from './errors.js';
 import { IMMUTABLE, receipt } from './app.js';
+import { authorizeWrite, type WriteAuthorizer, type WriteGrant } from './tokens.js';
 
 export interface FastLaneDeps {
   log: Log;
   witnessing?: Witnessing | undefined;
+  /** API tokens, as the app's (tokens.ts): a POST is authorized before its body is read. */
+  writes?: WriteAuthorizer | undefined;
 }
 
 const INCLUSION_QUERY = /^(?:index=(\d{1,16})&size=(\d{1,16})|size=(\d{1,16})&index=(\d{1,16}))$/;
@@ -54,8 +57,9 @@ export function fastLane(deps: FastLaneDeps, app: RequestListener): RequestListe
   };
 
   const sendError = (res: ServerResponse, err: unknown): void => {
-    const { status, body, retryAfter } = errorAnswer(err);
+    const { status, body, retryAfter, headers } = errorAnswer(err);
     if (retryAfter) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     send(res, status, 'application/json', JSON.stringify(body));
   };
 
@@ -124,7 +128,17 @@ export function fastLane(deps: FastLaneDeps, app: RequestListener): RequestListe
   }
 
   function postEntry(req: IncomingMessage, res: ServerResponse, length: number): void {
+    // Authorized first, as the app does: the same function, the same answers.
+    let grant: WriteGrant;
+    try {
+      grant = authorizeWrite(deps.writes, req.headers.authorization, 'entries');
+      grant.charge(1);
+    } catch (err) {
+      sendError(res, err);
+      return;
+    }
     if (length > MAX_ENTRY_SIZE) {
+      grant.finish(false);
       sendError(res, new LogError('TOO_LARGE', `an entry must be at most ${MAX_ENTRY_SIZE} bytes`));
       return;
     }
@@ -142,11 +156,16 @@ export function fastLane(deps: FastLaneDeps, app: RequestListener): RequestListe
           const result = await log.add(entry);
           witnessing?.notify();
           send(res, 200, 'application/json', await receiptJson(result));
+          grant.finish(true);
         } catch (err) {
+          grant.finish(false);
           sendError(res, err);
         }
       })();
     });
-    req.on('error', () => res.destroy());
+    req.on('error', () => {
+      grant.finish(false);
+      res.destroy();
+    });
   }
 }
