@@ -45,7 +45,7 @@
  * `--open-writes` (checkWriteExposure). An empty tokens file closes every write: revoking
  * the last token never opens the log.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -194,7 +194,21 @@ export function formatTokens(tokens: readonly TokenRecord[]): string {
 
 /** Lowercase hex SHA-256 of a token's text: what the tokens file stores. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
+}
+
+/**
+ * Compares two hex digests in constant time: every character is looked at, whatever
+ * differs first (no early exit), so the time says nothing about where they differ.
+ */
+function sameDigest(a: string, b: string): boolean {
+  if (a.length !== b.length) return false; // both are 64 hex digits: lengths are public
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    diff += d * d; // arithmetic, no branch: zero only when every character is equal
+  }
+  return diff === 0;
 }
 
 /** A new token and the record that stores it (hashed); the token is shown once, never stored. */
@@ -381,7 +395,7 @@ export class WriteAuthorizer {
   private readonly now: () => number;
   private readonly usage = new Map<string, Usage>();
   private unauthenticated = 0;
-  private readonly dummy = Buffer.alloc(32);
+  private readonly dummy = '0'.repeat(64);
 
   /** `list` is read once per request (a reloaded file takes effect at once); `now` in ms. */
   constructor(list: () => TokenList, now: () => number = Date.now) {
@@ -469,9 +483,8 @@ export class WriteAuthorizer {
     const record = parts === null ? undefined : this.list().byId(parts[1]!);
     // The hash of the token against the stored one, in constant time; an unknown id is
     // compared against a dummy so both refusals take the same time.
-    const given = createHash('sha256').update(token, 'utf8').digest();
-    const stored = record === undefined ? this.dummy : Buffer.from(record.sha256, 'hex');
-    if (!timingSafeEqual(given, stored) || record === undefined) {
+    const same = sameDigest(hashToken(token), record?.sha256 ?? this.dummy);
+    if (!same || record === undefined) {
       this.unauthenticated++;
       throw new LogErrorWithHeaders(
         'UNAUTHENTICATED',
