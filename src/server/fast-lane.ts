@@ -20,6 +20,8 @@
  * exactly as it answers any request. A POST cannot be handed over once its body is read,
  * so its errors are answered here, through the same status table and error body as the
  * app (errors.ts). test/server/fast-lane.test.ts checks that both give the same bytes.
+ * With API tokens, the POST is authorized before its body is read by the same function
+ * as the app's (tokens.ts authorizeWrite; test/e2e/tokens.test.ts compares the answers).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { parseTilePath, TILE_WIDTH } from '../merkle/tiles.js';

@@ -1,6 +1,6 @@
 /**
  * Starting and stopping a log server: data directory, key, store, log, witnessing, the
- * record API (src/server/records.ts) and HTTP listener.
+ * record API (src/server/records.ts), API tokens (src/server/tokens.ts) and HTTP listener.
  */
 import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { fastLane } from './fast-lane.js';
 import { createKeyFile, readKeyFile } from './keyfile.js';
 import { nodeEd25519Signer, useNodeCrypto } from './node-crypto.js';
 import { startRecords } from './records.js';
-import { checkWriteExposure, isLoopback, resolveTokensFile, startTokens } from './tokens.js';
+import { checkWriteExposure, isLoopback, loadTokens, resolveTokensFile, startTokens } from './tokens.js';
 
 export interface ServeConfig {
   dataDir: string;
@@ -81,9 +81,11 @@ export function defaultOrigin(): string {
 export async function startLog(config: ServeConfig): Promise<RunningLog> {
   const say = config.say ?? (() => {});
   useNodeCrypto(); // the same hashes and signatures, several times faster than the isomorphic defaults
-  // Open writes on a reachable address are refused before anything is created.
+  // Open writes on a reachable address, and a bad tokens file, stop the start before
+  // anything is created.
   const tokensFile = resolveTokensFile(config.tokensFile, config.dataDir);
   checkWriteExposure(config.host, tokensFile !== undefined, config.openWrites === true);
+  const loadedTokens = await loadTokens(tokensFile);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const store = new LevelStore(join(config.dataDir, 'db'));
   await store.open();
@@ -126,7 +128,7 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
             waitTimeoutMs: config.witnessTimeoutMs ?? 10_000,
             warn: config.warn ?? ((line) => console.error(`candor: ${line}`)),
           });
-    const tokens = await startTokens({ file: tokensFile, say, ...(config.warn ? { warn: config.warn } : {}) });
+    const tokens = startTokens({ loaded: loadedTokens, say, ...(config.warn ? { warn: config.warn } : {}) });
     const writes = tokens.writes;
     const app = createApp({ log, verifierKey, witnessing, writes });
     const records = await startRecords(

@@ -628,10 +628,31 @@ export function chargeEntries(c: Context, entries: number): void {
   grants.get(c)?.charge(entries);
 }
 
+/** A tokens file read and checked (loadTokens), not yet watched. */
+export type LoadedTokens = ReloadableFile<TokenList>;
+
+/**
+ * Reads and checks the tokens file (before the server creates anything, so a bad file
+ * stops the start early); undefined without a file.
+ * @throws LogError MALFORMED / TOO_LARGE for a bad file, naming it; the file system's
+ *   errors (a missing file given with --tokens included), naming it.
+ */
+export async function loadTokens(file: string | undefined): Promise<LoadedTokens | undefined> {
+  if (file === undefined) return undefined;
+  try {
+    return await ReloadableFile.load(file, parseTokens, (t) => t.tokens.length);
+  } catch (err) {
+    const e = err as Error;
+    throw new LogError(e instanceof LogError ? e.code : 'MALFORMED', `--tokens ${file}: ${e.message}`, {
+      cause: err,
+    });
+  }
+}
+
 /** The serve-side configuration of API tokens. */
 export interface TokensConfig {
-  /** The tokens file (resolveTokensFile); undefined: writes are open. */
-  file: string | undefined;
+  /** The tokens file as loadTokens read it; undefined: writes are open. */
+  loaded: LoadedTokens | undefined;
   /** How often the file's status is polled, ms (default 1000). */
   watchIntervalMs?: number;
   /** Reload the file on SIGHUP (default true). */
@@ -649,27 +670,16 @@ export interface RunningTokens {
 }
 
 /**
- * Loads the tokens file and keeps it in force: reloaded when it changes and on SIGHUP,
- * through the same ReloadableFile as the submitter allowlist. A file that fails to parse
- * on reload leaves the previous list in force (warned), so a revocation lands with the
- * next good file.
- * @throws LogError MALFORMED / TOO_LARGE for a bad file, naming it; the file system's
- *   errors (a missing file given with --tokens included).
+ * Keeps the loaded tokens file in force: reloaded when it changes and on SIGHUP, through
+ * the same ReloadableFile as the submitter allowlist. A file that fails to parse on reload
+ * leaves the previous list in force (warned), so a revocation lands with the next good file.
  */
-export async function startTokens(config: TokensConfig): Promise<RunningTokens> {
-  const { file } = config;
-  if (file === undefined) return { writes: undefined, close: () => {} };
+export function startTokens(config: TokensConfig): RunningTokens {
+  const tokens = config.loaded;
+  if (tokens === undefined) return { writes: undefined, close: () => {} };
+  const file = tokens.path;
   const say = config.say ?? (() => {});
   const warn = config.warn ?? ((line: string) => console.error(`candor: ${line}`));
-  let tokens: ReloadableFile<TokenList>;
-  try {
-    tokens = await ReloadableFile.load(file, parseTokens, (t) => t.tokens.length);
-  } catch (err) {
-    const e = err as Error;
-    throw new LogError(e instanceof LogError ? e.code : 'MALFORMED', `--tokens ${file}: ${e.message}`, {
-      cause: err,
-    });
-  }
   say(`tokens: ${tokens.current.tokens.length} API tokens from ${file}; writes need Authorization: Bearer`);
   const reloaded = (r: { changed: boolean; count: number }): void => {
     if (r.changed) say(`tokens: reloaded ${file}: ${r.count} API tokens`);

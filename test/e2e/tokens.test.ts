@@ -227,6 +227,12 @@ describe('authenticated writes (candor token, candor serve with DATA/tokens.json
     expect(server!.proc.pid).toBe(pid);
     expect(server!.proc.exitCode).toBeNull();
     expect(server!.output()).toMatch(/tokens: reloaded .*tokens\.json: 4 API tokens/);
+    // A broken file is not loaded: the tokens in force stay, and the server says so.
+    await writeFile(join(data, 'tokens.json'), '{"tokens": [');
+    server!.proc.kill('SIGHUP');
+    await until('the warning', async () => (/tokens: .* not reloaded/.test(server!.output()) ? true : undefined));
+    expect((await postEntry('fast', 'late')).status).toBe(200);
+    expect((await postEntry('app', 'ci')).status).toBe(401);
   });
 });
 
@@ -239,6 +245,15 @@ describe('open writes off loopback', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('refusing to serve on 0.0.0.0 without API tokens');
       expect(r.stderr).toContain('--open-writes');
+      expect(existsSync(data)).toBe(false);
+      // Nor with a tokens file that is missing or does not parse.
+      const missing = await runCandor(['serve', '--data', data, '--tokens', join(dir, 'none.json'), '--port', '0']);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('none.json');
+      await writeFile(join(dir, 'bad.json'), '{"tokens": [{"name": "x"}]}');
+      const bad = await runCandor(['serve', '--data', data, '--tokens', join(dir, 'bad.json'), '--port', '0']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('tokens[0]');
       expect(existsSync(data)).toBe(false);
     } finally {
       await rm(dir, { recursive: true, force: true });
