@@ -156,9 +156,9 @@ export function fastLane(deps: FastLaneDeps, app: RequestListener): RequestListe
         try {
           if (at !== length) throw new LogError('MALFORMED', 'the body does not match its Content-Length');
           const result = await log.add(entry);
+          grant.finish(true); // logged: it counts, whatever happens to the answer
           witnessing?.notify();
           send(res, 200, 'application/json', await receiptJson(result));
-          grant.finish(true);
         } catch (err) {
           grant.finish(false);
           sendError(res, err);

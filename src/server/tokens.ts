@@ -369,8 +369,8 @@ export interface WriteGrant {
    */
   charge(entries: number): void;
   /**
-   * The write was answered: `ok` counts the charged entries as accepted, otherwise gives
-   * them back to the quota. Only the first call counts.
+   * The write is over: `ok` (its entries were logged) counts the charged entries as
+   * accepted, otherwise they are given back to the quota. Only the first call counts.
    */
   finish(ok: boolean): void;
 }
@@ -613,7 +613,8 @@ export function requireWrite(
     let ok = false;
     try {
       await next();
-      ok = c.res.status === 200;
+      // 200, or 504 TIMEOUT of ?wait=witnessed, which answers entries durably logged.
+      ok = c.res.status === 200 || c.res.status === 504;
     } finally {
       grant.finish(ok);
     }
