@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCandor, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { RKEYS, deployment, recordsAllowlist, signed } from '../governance/records-fixture.js';
+import { RFC8032, ed25519Pem } from '../governance/helpers.js';
 
 interface Answer {
   status: number;
@@ -150,6 +151,16 @@ describe('authenticated writes (candor token, candor serve with DATA/tokens.json
     const ok = await post('recorder');
     expect(ok.status, await ok.clone().text()).toBe(200);
     expect(((await ok.json()) as { record: { signer: string } }).record.signer).toBe('release-ci');
+    // candor record sends CANDOR_TOKEN; without it the log refuses the record (exit 3).
+    await writeFile(join(dir, 'alice.pem'), ed25519Pem(RFC8032.A.seed));
+    const args = ['record', 'model-update', '--model', 'fraud', '--model-digest', `sha256:${'b'.repeat(64)}`,
+      '--reason', 'retrain', '--key', join(dir, 'alice.pem'), '--url', server!.url];
+    const refused = await runCandor(args);
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toContain('UNAUTHENTICATED');
+    const rec = await runCandor(args, { CANDOR_TOKEN: tokens.recorder! });
+    expect(rec.code, rec.stderr).toBe(0);
+    expect(JSON.parse(rec.stdout)).toMatchObject({ record: { signer: 'alice' } });
   });
 
   it('a token in scope writes, on both paths, in batches, and with candor add', async () => {
