@@ -47,7 +47,7 @@
  */
 import { hash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Context, MiddlewareHandler } from 'hono';
@@ -634,13 +634,20 @@ export type LoadedTokens = ReloadableFile<TokenList>;
 
 /**
  * Reads and checks the tokens file (before the server creates anything, so a bad file
- * stops the start early); undefined without a file.
- * @throws LogError MALFORMED / TOO_LARGE for a bad file, naming it; the file system's
- *   errors (a missing file given with --tokens included), naming it.
+ * stops the start early); undefined without a file. A file that group or others may write
+ * is refused: whoever can write it can grant themselves writes.
+ * @throws LogError MALFORMED / TOO_LARGE for a bad file, FORBIDDEN for a writable one,
+ *   naming it; the file system's errors (a missing file given with --tokens included).
  */
 export async function loadTokens(file: string | undefined): Promise<LoadedTokens | undefined> {
   if (file === undefined) return undefined;
   try {
+    const mode = (await stat(file)).mode;
+    const writable = Math.floor(mode / 0o20) % 2 === 1 || Math.floor(mode / 0o2) % 2 === 1; // g+w, o+w
+    if (process.platform !== 'win32' && writable) {
+      const octal = (mode % 0o1000).toString(8);
+      throw new LogError('FORBIDDEN', `group or others may write it (mode ${octal}); run chmod 600 ${file}`);
+    }
     return await ReloadableFile.load(file, parseTokens, (t) => t.tokens.length);
   } catch (err) {
     const e = err as Error;

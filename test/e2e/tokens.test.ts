@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCandor, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
@@ -268,6 +268,12 @@ describe('open writes off loopback', () => {
       const bad = await runCandor(['serve', '--data', data, '--tokens', join(dir, 'bad.json'), '--port', '0']);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toContain('tokens[0]');
+      // Nor with one that others may write: they could grant themselves writes.
+      await writeFile(join(dir, 'open.json'), '{"tokens": []}');
+      await chmod(join(dir, 'open.json'), 0o666);
+      const open = await runCandor(['serve', '--data', data, '--tokens', join(dir, 'open.json'), '--port', '0']);
+      expect(open.code).toBe(1);
+      expect(open.stderr).toContain('chmod 600');
       expect(existsSync(data)).toBe(false);
     } finally {
       await rm(dir, { recursive: true, force: true });
