@@ -5,7 +5,8 @@
  *   candor serve [--data DIR] [--host H] [--port N] [--origin NAME] [--key FILE]
  *                [--batch-max N] [--batch-age MS]
  *                [--witness NAME=VKEY@URL ...] [--quorum K] [--witness-timeout MS]
- *                [--submitters FILE] [--reindex]
+ *                [--submitters FILE] [--reindex] [--tokens FILE] [--open-writes]
+ *   candor token <create|list|revoke> ...   (src/cli/token.ts)
  *   candor keygen --name NAME --out FILE
  *   candor add [--url URL] FILE...
  *   candor checkpoint [--url URL]
@@ -13,7 +14,8 @@
  * Every serve flag can also come from the environment (CANDOR_DATA, CANDOR_HOST,
  * CANDOR_PORT, CANDOR_ORIGIN, CANDOR_KEY, CANDOR_BATCH_MAX, CANDOR_BATCH_AGE,
  * CANDOR_WITNESSES as a comma- or newline-separated list, CANDOR_QUORUM,
- * CANDOR_WITNESS_TIMEOUT, CANDOR_SUBMITTERS); the client commands read CANDOR_URL. A flag
+ * CANDOR_WITNESS_TIMEOUT, CANDOR_SUBMITTERS, CANDOR_TOKENS); the client commands read
+ * CANDOR_URL, and CANDOR_TOKEN for the API token they send with writes. A flag
  * wins over the environment; any --witness replaces the whole CANDOR_WITNESSES list.
  */
 import { parseArgs } from 'node:util';
@@ -59,11 +61,19 @@ commands:
                                 GET /v1/search (reloaded on SIGHUP and when it changes)
                                                                           [CANDOR_SUBMITTERS]
               --reindex         rebuild the record index (DIR/index) before serving
+              --tokens FILE     API tokens: every write needs Authorization: Bearer
+                                (default DIR/tokens.json when it exists; reloaded on
+                                SIGHUP and when it changes)               [CANDOR_TOKENS]
+              --open-writes     serve writes without tokens on a non-loopback --host
+                                (refused otherwise)
+  token       API tokens for writes: create --name NAME --scope entries,records,activity
+              [--rate N/s] [--quota N/day] | list | revoke --name NAME (candor token --help)
   keygen      create a signer key: --name NAME --out FILE (mode 0600); prints the verifier key
   add         submit files as entries and print one receipt (JSON) per line:
               [--url URL] [--witnessed] [--proof-out FILE] FILE...
               --witnessed waits for a checkpoint with the log's witness quorum;
-              --proof-out writes the receipt as an offline c2sp.org/tlog-proof (one FILE)
+              --proof-out writes the receipt as an offline c2sp.org/tlog-proof (one FILE);
+              sends CANDOR_TOKEN as its API token when set
   checkpoint  print the log's latest checkpoint: [--url URL]
               (--url defaults to CANDOR_URL or http://127.0.0.1:8080)
 ${VERIFY_USAGE}${GOVERNANCE_USAGE}${RECORDS_USAGE}${EVIDENCE_USAGE}${MONITOR_USAGE}  witness     run a witness daemon (candor witness --help)
@@ -91,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
       return checkpointCommand(rest);
     case 'witness':
       return (await import('./witness.js')).witnessCommand(rest);
+    case 'token':
+      return (await import('./token.js')).tokenCommand(rest);
     case 'verify':
       return verifyCommand(rest);
     case 'monitor':
@@ -156,6 +168,8 @@ async function serveCommand(args: string[]): Promise<number> {
       'witness-timeout': { type: 'string' },
       submitters: { type: 'string' },
       reindex: { type: 'boolean' },
+      tokens: { type: 'string' },
+      'open-writes': { type: 'boolean' },
     },
     strict: true,
   });
@@ -188,6 +202,8 @@ async function serveCommand(args: string[]): Promise<number> {
     ...witnessOptions,
     submittersFile,
     reindex: values.reindex === true,
+    tokensFile: values.tokens ?? env('CANDOR_TOKENS'),
+    openWrites: values['open-writes'] === true,
     say: (line) => console.log(line),
   });
   await new Promise<void>((resolve) => {
@@ -291,7 +307,9 @@ async function addCommand(args: string[]): Promise<number> {
   let failed = false;
   for (const file of positionals) {
     const body = await readFile(file);
-    const res = await fetch(`${url}/v1/entries${query}`, { method: 'POST', body });
+    const token = env('CANDOR_TOKEN');
+    const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+    const res = await fetch(`${url}/v1/entries${query}`, { method: 'POST', body, headers });
     const text = await res.text();
     if (!res.ok) {
       failed = true;

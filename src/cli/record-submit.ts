@@ -137,7 +137,7 @@ export async function submitRecord(
       const res = await fetchBytes(io.fetch, url, {
         method: 'POST',
         body: entry,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...apiToken(io) },
         timeoutMs: remaining,
         maxBytes: MAX_ANSWER,
       });
@@ -206,4 +206,10 @@ export async function fetchEntry(
     );
   }
   return res.body;
+}
+
+/** The Authorization header of CANDOR_TOKEN, the API token of a log that needs one. */
+function apiToken(io: GovernanceIo): Record<string, string> {
+  const token = io.env('CANDOR_TOKEN');
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
 }

@@ -30,8 +30,8 @@
  * file by rename are seen). A file that fails to parse never replaces a good list.
  */
 import { readFile } from 'node:fs/promises';
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { LogError } from '../util/errors.js';
+import { ReloadableFile } from '../util/reloadable-file.js';
 import { isJsonObject, parseStrictJson } from './strict-json.js';
 import { parsePublicKey, type PublicKeyInfo } from './keys.js';
 
@@ -155,100 +155,24 @@ export function allowsEnvironment(s: Submitter, environment: string): boolean {
   );
 }
 
-/** What a (re)load did. */
-export interface ReloadResult {
-  /** False when the file's content was identical to the loaded one. */
-  changed: boolean;
-  count: number;
-}
-
-/** Options of SubmitterRegistry.watch. */
-export interface WatchOptions {
-  /** Polling interval in milliseconds (default 1000). */
-  intervalMs?: number;
-  /** Called after each reload the watch triggers. */
-  onReload?: (result: ReloadResult) => void;
-  /** Called when a triggered reload fails; the previous list stays in force. */
-  onError?: (err: unknown) => void;
-}
+export type { ReloadResult, WatchOptions } from '../util/reloadable-file.js';
 
 /**
- * The allowlist of a file, reloadable at run time (see the module comment).
+ * The allowlist of a file, reloadable at run time (see the module comment): a
+ * ReloadableFile (src/util/reloadable-file.ts) of parseSubmitters.
  * @example
  * const registry = await SubmitterRegistry.open('submitters.json');
  * process.on('SIGHUP', () => registry.reload().catch((e) => console.error(e.message)));
  * const result = verifyRecord(body, registry.current);
  */
-export class SubmitterRegistry {
-  private list: SubmitterList;
-  private bytes: Buffer;
-  private pending: Promise<ReloadResult> | undefined;
-  private watching: ((curr: Stats, prev: Stats) => void) | undefined;
-
-  private constructor(
-    readonly path: string,
-    list: SubmitterList,
-    bytes: Buffer
-  ) {
-    this.list = list;
-    this.bytes = bytes;
-  }
-
+export class SubmitterRegistry extends ReloadableFile<SubmitterList> {
   /**
    * Loads the file.
    * @throws LogError MALFORMED or TOO_LARGE for a bad file; the file system's errors.
    */
   static async open(path: string): Promise<SubmitterRegistry> {
     const bytes = await readFile(path);
-    return new SubmitterRegistry(path, parseSubmitters(bytes), bytes);
-  }
-
-  /** The list in force. Take it once per request, so one request sees one list. */
-  get current(): SubmitterList {
-    return this.list;
-  }
-
-  /**
-   * Reads the file again and, when it parses, puts it in force. Concurrent calls share
-   * one read. On error the previous list stays in force.
-   * @throws LogError MALFORMED or TOO_LARGE for a bad file; the file system's errors.
-   */
-  reload(): Promise<ReloadResult> {
-    this.pending ??= (async () => {
-      try {
-        const bytes = await readFile(this.path);
-        if (bytes.equals(this.bytes)) return { changed: false, count: this.list.submitters.length };
-        const list = parseSubmitters(bytes);
-        this.list = list;
-        this.bytes = bytes;
-        return { changed: true, count: list.submitters.length };
-      } finally {
-        this.pending = undefined;
-      }
-    })();
-    return this.pending;
-  }
-
-  /** Reloads whenever the file's status changes (polling, see WatchOptions). Idempotent. */
-  watch(options: WatchOptions = {}): void {
-    if (this.watching !== undefined) return;
-    this.watching = (curr, prev) => {
-      if (curr.mtimeMs === prev.mtimeMs && curr.size === prev.size && curr.ino === prev.ino) return;
-      this.reload().then(
-        (r) => options.onReload?.(r),
-        (err: unknown) => options.onError?.(err)
-      );
-    };
-    watchFile(
-      this.path,
-      { interval: options.intervalMs ?? 1000, persistent: false },
-      this.watching
-    );
-  }
-
-  /** Stops watching. */
-  close(): void {
-    if (this.watching !== undefined) unwatchFile(this.path, this.watching);
-    this.watching = undefined;
+    const count = (list: SubmitterList): number => list.submitters.length;
+    return new SubmitterRegistry(path, parseSubmitters, count, parseSubmitters(bytes), bytes);
   }
 }

@@ -12,6 +12,7 @@
  *   POST /v1/entries                  one entry (raw body) -> receipt once durably included;
  *                                     ?wait=witnessed: once in a checkpoint with a quorum
  *   POST /v1/entries/batch            many entries -> one receipt per entry, in order
+ *   (with API tokens, writes need `Authorization: Bearer <token>`: src/server/tokens.ts)
  *   GET  /v1/checkpoint/witnessed     the newest checkpoint with a quorum (404 before one)
  *   GET  /v1/entries/<index>          raw entry bytes
  *   GET  /v1/proof/inclusion          ?index=I&size=N or ?leafHash=<base64>&size=N
@@ -31,6 +32,7 @@ import { parseDecimal } from '../util/integers.js';
 import { errorBody, handleError } from './errors.js';
 import { parseBatchBody, MAX_BATCH_BODY } from './batch.js';
 import { registerProofBundle } from './proof-bundle.js';
+import { chargeEntries, requireWrite, type WriteAuthorizer } from './tokens.js';
 
 export interface AppDeps {
   log: Log;
@@ -42,6 +44,11 @@ export interface AppDeps {
    * and waits with `waitFor()` for `?wait=witnessed`.
    */
   witnessing?: Witnessing | undefined;
+  /**
+   * API tokens (src/server/tokens.ts): when present, every write route needs
+   * `Authorization: Bearer` with its scope; reads stay public. Absent: writes are open.
+   */
+  writes?: WriteAuthorizer | undefined;
 }
 
 /** A self-contained receipt: enough to verify inclusion offline against the log's key. */
@@ -100,6 +107,12 @@ export function createApp(deps: AppDeps): Hono {
     return c.body(toArrayBuffer(data));
   });
 
+  // Authenticated writes, before any body is read (tokens.ts; the fast lane calls the same
+  // authorization). /v1/records is registered later (records.ts) but authorized here.
+  app.use('/v1/entries', requireWrite(deps.writes, 'entries', 1));
+  app.use('/v1/entries/batch', requireWrite(deps.writes, 'entries'));
+  app.use('/v1/records', requireWrite(deps.writes, 'records', 1));
+
   const entryLimit = sizedBodyLimit(MAX_ENTRY_SIZE, () => {
     throw new LogError('TOO_LARGE', `an entry must be at most ${MAX_ENTRY_SIZE} bytes`);
   });
@@ -121,6 +134,7 @@ export function createApp(deps: AppDeps): Hono {
     const body = new Uint8Array(await c.req.arrayBuffer());
     const wait = waitFor(c, witnessing);
     const entries = parseBatchBody(body, c.req.header('Content-Type'));
+    chargeEntries(c, entries.length); // a token's quota counts entries
     const results = await log.addMany(entries);
     witnessing?.notify();
     let cp: WitnessedCheckpoint | undefined;
@@ -188,7 +202,8 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/metrics', (c) => {
     c.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
     const storageFailed = log.storageFailure !== undefined;
-    return c.body(log.metrics.render({ queueDepth: log.queueDepth, storageFailed }));
+    const tokens = deps.writes?.renderMetrics() ?? '';
+    return c.body(log.metrics.render({ queueDepth: log.queueDepth, storageFailed }) + tokens);
   });
 
   // Known paths with the wrong method get 405, not 404.

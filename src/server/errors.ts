@@ -6,7 +6,7 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { type ErrorCode, isLogError } from '../util/errors.js';
+import { type ErrorCode, isLogError, LogError } from '../util/errors.js';
 
 /** The HTTP status of each error code: one table for the log and the witness. */
 export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
@@ -28,6 +28,9 @@ export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   UNSIGNED: 400,
   UNKNOWN_KEY: 403,
   FORBIDDEN: 403,
+  UNAUTHENTICATED: 401,
+  RATE_LIMITED: 429,
+  QUOTA_EXCEEDED: 429,
 };
 
 /** Seconds a client should wait after a 503 before trying again. */
@@ -48,11 +51,28 @@ export function errorBody(code: string, message: string): { error: { code: strin
   return { error: { code, message } };
 }
 
-/** What an error answers: its status, its JSON body, and whether to add Retry-After. */
+/**
+ * A LogError whose answer carries HTTP headers of its own: `WWW-Authenticate` on a 401,
+ * `Retry-After` with the seconds a rate or quota needs on a 429 (src/server/tokens.ts).
+ */
+export class LogErrorWithHeaders extends LogError {
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, message: string, headers: Readonly<Record<string, string>>) {
+    super(code, message);
+    this.headers = headers;
+  }
+}
+
+/**
+ * What an error answers: its status, its JSON body, whether to add Retry-After (isRetryable), and
+ * the headers the error carries itself (LogErrorWithHeaders; else none).
+ */
 export interface ErrorAnswer {
   status: ContentfulStatusCode;
   body: ReturnType<typeof errorBody>;
   retryAfter: boolean;
+  headers: Readonly<Record<string, string>>;
 }
 
 /**
@@ -67,15 +87,17 @@ export function errorAnswer(err: unknown): ErrorAnswer {
     if (status >= 500 && !isRetryable(err.code) && err.code !== 'CLOSED') {
       console.error(`candor: ${err.code}: ${err.message}`);
     }
-    return { status, body: errorBody(err.code, err.message), retryAfter: isRetryable(err.code) };
+    const headers = err instanceof LogErrorWithHeaders ? err.headers : {};
+    return { status, body: errorBody(err.code, err.message), retryAfter: isRetryable(err.code), headers };
   }
   console.error('candor: unexpected error:', err);
-  return { status: 500, body: errorBody('INTERNAL', 'internal error'), retryAfter: false };
+  return { status: 500, body: errorBody('INTERNAL', 'internal error'), retryAfter: false, headers: {} };
 }
 
 /** Hono onError handler: maps thrown errors to JSON error responses. */
 export function handleError(err: unknown, c: Context): Response {
-  const { status, body, retryAfter } = errorAnswer(err);
+  const { status, body, retryAfter, headers } = errorAnswer(err);
   if (retryAfter) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+  for (const [name, value] of Object.entries(headers)) c.header(name, value);
   return c.json(body, status);
 }

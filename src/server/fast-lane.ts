@@ -20,6 +20,8 @@
  * exactly as it answers any request. A POST cannot be handed over once its body is read,
  * so its errors are answered here, through the same status table and error body as the
  * app (errors.ts). test/server/fast-lane.test.ts checks that both give the same bytes.
+ * With API tokens, the POST is authorized before its body is read by the same function
+ * as the app's (tokens.ts authorizeWrite; test/e2e/tokens.test.ts compares the answers).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { parseTilePath, TILE_WIDTH } from '../merkle/tiles.js';
@@ -29,10 +31,13 @@ import { LogError } from '../util/errors.js';
 import { parseDecimal } from '../util/integers.js';
 import { errorAnswer, RETRY_AFTER_SECONDS } from './errors.js';
 import { IMMUTABLE, receipt } from './app.js';
+import { authorizeWrite, type WriteAuthorizer, type WriteGrant } from './tokens.js';
 
 export interface FastLaneDeps {
   log: Log;
   witnessing?: Witnessing | undefined;
+  /** API tokens, as the app's (tokens.ts): a POST is authorized before its body is read. */
+  writes?: WriteAuthorizer | undefined;
 }
 
 const INCLUSION_QUERY = /^(?:index=(\d{1,16})&size=(\d{1,16})|size=(\d{1,16})&index=(\d{1,16}))$/;
@@ -54,8 +59,9 @@ export function fastLane(deps: FastLaneDeps, app: RequestListener): RequestListe
   };
 
   const sendError = (res: ServerResponse, err: unknown): void => {
-    const { status, body, retryAfter } = errorAnswer(err);
+    const { status, body, retryAfter, headers } = errorAnswer(err);
     if (retryAfter) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     send(res, status, 'application/json', JSON.stringify(body));
   };
 
@@ -124,7 +130,17 @@ export function fastLane(deps: FastLaneDeps, app: RequestListener): RequestListe
   }
 
   function postEntry(req: IncomingMessage, res: ServerResponse, length: number): void {
+    // Authorized first, as the app does: the same function, the same answers.
+    let grant: WriteGrant;
+    try {
+      grant = authorizeWrite(deps.writes, req.headers.authorization, 'entries');
+      grant.charge(1);
+    } catch (err) {
+      sendError(res, err);
+      return;
+    }
     if (length > MAX_ENTRY_SIZE) {
+      grant.finish(false);
       sendError(res, new LogError('TOO_LARGE', `an entry must be at most ${MAX_ENTRY_SIZE} bytes`));
       return;
     }
@@ -140,13 +156,18 @@ export function fastLane(deps: FastLaneDeps, app: RequestListener): RequestListe
         try {
           if (at !== length) throw new LogError('MALFORMED', 'the body does not match its Content-Length');
           const result = await log.add(entry);
+          grant.finish(true); // logged: it counts, whatever happens to the answer
           witnessing?.notify();
           send(res, 200, 'application/json', await receiptJson(result));
         } catch (err) {
+          grant.finish(false);
           sendError(res, err);
         }
       })();
     });
-    req.on('error', () => res.destroy());
+    req.on('error', () => {
+      grant.finish(false);
+      res.destroy();
+    });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Starting and stopping a log server: data directory, key, store, log, witnessing, the
- * record API (src/server/records.ts) and HTTP listener.
+ * record API (src/server/records.ts), API tokens (src/server/tokens.ts) and HTTP listener.
  */
 import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { fastLane } from './fast-lane.js';
 import { createKeyFile, readKeyFile } from './keyfile.js';
 import { nodeEd25519Signer, useNodeCrypto } from './node-crypto.js';
 import { startRecords } from './records.js';
+import { checkWriteExposure, isLoopback, loadTokens, resolveTokensFile, startTokens } from './tokens.js';
 
 export interface ServeConfig {
   dataDir: string;
@@ -46,6 +47,14 @@ export interface ServeConfig {
   submittersFile?: string | undefined;
   /** Rebuild the record index from the log before serving. */
   reindex?: boolean | undefined;
+  /**
+   * The API tokens file (src/server/tokens.ts); default DATA/tokens.json when it exists.
+   * With one, every write needs `Authorization: Bearer`; the file is reloaded on SIGHUP and
+   * when it changes.
+   */
+  tokensFile?: string | undefined;
+  /** Serve open writes (no tokens) on an address that is not loopback; else refused. */
+  openWrites?: boolean | undefined;
   /** Called with human-readable start-up messages (the CLI prints them). */
   say?: (line: string) => void;
   /** Called with operational warnings (witness failures); default: standard error. */
@@ -72,6 +81,11 @@ export function defaultOrigin(): string {
 export async function startLog(config: ServeConfig): Promise<RunningLog> {
   const say = config.say ?? (() => {});
   useNodeCrypto(); // the same hashes and signatures, several times faster than the isomorphic defaults
+  // Open writes on a reachable address, and a bad tokens file, stop the start before
+  // anything is created.
+  const tokensFile = resolveTokensFile(config.tokensFile, config.dataDir);
+  checkWriteExposure(config.host, tokensFile !== undefined, config.openWrites === true);
+  const loadedTokens = await loadTokens(tokensFile);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const store = new LevelStore(join(config.dataDir, 'db'));
   await store.open();
@@ -114,7 +128,9 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
             waitTimeoutMs: config.witnessTimeoutMs ?? 10_000,
             warn: config.warn ?? ((line) => console.error(`candor: ${line}`)),
           });
-    const app = createApp({ log, verifierKey, witnessing });
+    const tokens = startTokens({ loaded: loadedTokens, say, ...(config.warn ? { warn: config.warn } : {}) });
+    const writes = tokens.writes;
+    const app = createApp({ log, verifierKey, witnessing, writes });
     const records = await startRecords(
       {
         submittersFile: config.submittersFile,
@@ -123,13 +139,17 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
         ...(config.warn === undefined ? {} : { warn: config.warn }),
       },
       { log, store, app, dataDir: config.dataDir }
-    );
+    ).catch((err: unknown) => {
+      tokens.close();
+      throw err;
+    });
     let server: Server;
     try {
       // The busiest requests skip Hono (fast-lane.ts); the app answers everything else.
-      const listener = fastLane({ log, witnessing }, getRequestListener(app.fetch));
+      const listener = fastLane({ log, witnessing, writes }, getRequestListener(app.fetch));
       server = await listen(listener, config.host, config.port);
     } catch (err) {
+      tokens.close();
       await records.close();
       throw err;
     }
@@ -137,6 +157,9 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
     const url = `http://${formatHost(config.host)}:${address.port}`;
     say(`candor log "${origin}" serving ${log.size} entries on ${url}`);
     say(`verifier key: ${verifierKey}`);
+    if (writes === undefined && !isLoopback(config.host)) {
+      say(`writes: open to anyone who reaches ${url} (--open-writes, no API tokens)`);
+    }
     if (witnessing !== undefined) {
       const list = witnesses.map((w) => `${w.name} (${w.url})`).join(', ');
       say(`witnesses: ${list}; /checkpoint needs ${witnessing.quorum} cosignatures`);
@@ -161,6 +184,7 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
           const grace = setTimeout(() => server.closeAllConnections(), 2000);
           await stopped;
           clearTimeout(grace);
+          tokens.close();
           await records.close(); // indexes what the log holds, before the store closes
           await store.close();
         })()),

@@ -37,6 +37,7 @@ import { RecordIndex, type IndexSource } from '../search/record-index.js';
 import { LogError } from '../util/errors.js';
 import { parseDecimal } from '../util/integers.js';
 import { errorBody } from './errors.js';
+import { INTERNAL_WRITE_ENV } from './tokens.js';
 
 /** What the record routes need; without `submitters` and `index` they answer 404. */
 export interface RecordsDeps {
@@ -78,9 +79,10 @@ export function registerRecords(app: Hono, deps: RecordsDeps): void {
     const { submitters, index } = enabled();
     const record = verifyRecord(new Uint8Array(await c.req.arrayBuffer()), submitters());
     // Logged through the app's own /v1/entries route: one receipt and wait implementation.
+    // Already authorized as a record (tokens.ts), so marked as the server's own write.
     const wait = c.req.query('wait');
     const path = wait === undefined ? '/v1/entries' : `/v1/entries?wait=${encodeURIComponent(wait)}`;
-    const res = await app.request(path, { method: 'POST', body: record.entry as BodyInit });
+    const res = await app.request(path, { method: 'POST', body: record.entry as BodyInit }, INTERNAL_WRITE_ENV);
     if (res.status !== 200) return res;
     const receipt = (await res.json()) as { index: number };
     const indexed = await waitIndexed(index, receipt.index + 1, deps.indexWaitMs ?? 5000, warn);

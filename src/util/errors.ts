@@ -45,8 +45,17 @@ export type ErrorCode =
   | 'UNSIGNED'
   /** No key on the submitter allowlist made the signature: an unknown or removed signer. */
   | 'UNKNOWN_KEY'
-  /** The signer is allowlisted but not for this: a missing role, or another environment. */
-  | 'FORBIDDEN';
+  /**
+   * The signer is allowlisted but not for this: a missing role, or another environment; or
+   * an API token without the scope the write needs.
+   */
+  | 'FORBIDDEN'
+  /** A write needs an API token (`Authorization: Bearer`), and none or an unknown one came. */
+  | 'UNAUTHENTICATED'
+  /** An API token sent requests faster than its rate: retry after the time given. */
+  | 'RATE_LIMITED'
+  /** An API token's daily quota of entries is used up (or a batch is larger than it). */
+  | 'QUOTA_EXCEEDED';
 
 export class LogError extends Error {
   readonly code: ErrorCode;

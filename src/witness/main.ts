@@ -51,7 +51,10 @@ export interface WitnessConfig {
   fetchTimeoutMs?: number;
   /** Bound on each --on-alert command in ms; default 30000. */
   alertTimeoutMs?: number;
-  /** Least ms between re-cosignings of an unchanged pulled checkpoint; default 60000. */
+  /**
+   * Least ms between re-cosignings of an unchanged pulled checkpoint, and between durable
+   * refreshes of a pushed one that is already the latest; default 60000.
+   */
   refreshMs?: number;
   /** Cosigned checkpoints remembered per origin; default 1000. */
   historyMax?: number;
@@ -124,6 +127,7 @@ export async function openWitness(config: WitnessConfig): Promise<OpenWitness> {
       commands.add(run);
       void run.then(() => commands.delete(run));
     },
+    refreshMs: config.refreshMs ?? 60_000,
     ...(config.testingOnlyStall === undefined ? {} : { testingOnlyStall: config.testingOnlyStall }),
   });
   const timeoutMs = config.fetchTimeoutMs ?? 10_000;

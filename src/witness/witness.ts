@@ -11,6 +11,13 @@
  * 4. verify the consistency proof from the stored checkpoint (an empty proof from 0);
  * 5. cosign, and compare-and-swap the new state into the store, fsynced, BEFORE answering.
  *
+ * A checkpoint that is already the latest cosigned one (same origin, size and root: a
+ * replay, a retry, a log re-asking) changes no state. tlog-witness has it re-cosigned
+ * with a fresh timestamp (specs §6.1: that proves freshness, and omniwitness does not
+ * short-circuit it), so it is signed again, but nothing is written: a replay costs one
+ * signature, not an fsync. The stored note (served at the monitoring path) is refreshed
+ * durably at most once per `refreshMs`, within the hour of lag the spec allows that path.
+ *
  * So the witness never moves backwards, never cosigns two roots for one size, and never
  * cosigns a tree not proven to extend the one it cosigned before.
  */
@@ -58,6 +65,11 @@ export interface WitnessOptions {
   warn?: (line: string) => void;
   /** Hears of each new alert once it is durable. Must not throw. */
   onAlert?: (alert: Alert) => void;
+  /**
+   * Least ms between durable refreshes of an unchanged latest checkpoint (see the module
+   * comment); default 60000, the puller's refresh interval.
+   */
+  refreshMs?: number;
   /** Test-only: awaited inside the locked section, after the checks, before the commit. */
   testingOnlyStall?: (origin: string) => Promise<void>;
 }
@@ -93,6 +105,7 @@ export class Witness {
   private readonly warn: (line: string) => void;
   private readonly onAlert: ((alert: Alert) => void) | undefined;
   private readonly stall: ((origin: string) => Promise<void>) | undefined;
+  private readonly refreshMs: number;
   private readonly lock = new KeyedLock();
 
   constructor(opts: WitnessOptions) {
@@ -105,6 +118,7 @@ export class Witness {
     this.warn = opts.warn ?? ((line) => console.error(line));
     this.onAlert = opts.onAlert;
     this.stall = opts.testingOnlyStall;
+    this.refreshMs = opts.refreshMs ?? 60_000;
     this.byHash = new Map([...this.logs.keys()].map((o) => [originHash(o), o]));
   }
 
@@ -192,7 +206,12 @@ export class Witness {
       if (this.stall !== undefined) await this.stall(origin);
       const line = formatSignatureLine(this.signer.name, this.signer.keyId, this.signer.sign(utf8(cp.text)));
       const note = `${cp.text}\n${cp.logSignatures.map((s) => s.line).join('')}${line}`;
-      await this.store.commit(origin, stored?.size, { size, rootHash, note, updated: this.now() });
+      // The latest checkpoint again (its root matched, or the proof check above failed):
+      // the fresh cosignature is answered without a write, unless the stored note is due
+      // for its refresh.
+      const now = this.now();
+      if (stored !== undefined && size === stored.size && now - stored.updated < this.refreshMs) return line;
+      await this.store.commit(origin, stored?.size, { size, rootHash, note, updated: now });
       return line;
     });
   }
