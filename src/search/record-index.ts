@@ -12,12 +12,15 @@
  * poll of the log's size for entries logged otherwise. Writes are not fsynced: losing
  * the tail of the index only means catching up again.
  *
- * Who signed a record is decided when it is indexed: its signatures are checked against
- * the allowlist in force (attribution.ts; the log also takes raw entries on /v1/entries,
- * which nobody checked). A record no allowlisted key signed is indexed with `signer:
- * null`, and as an approval it never counts. The signer's roles and environments are
- * stored as the allowlist said then. A rebuild attributes with the allowlist in force
- * then.
+ * Whether a record is attributed, and to whom, is decided when it is indexed, by
+ * attributeRecord (attribution.ts) under the allowlist in force, at the record's
+ * integration time (a key retired with `until` keeps what it signed before). The log also
+ * takes raw entries on /v1/entries, which nobody checked: such an entry is indexed like
+ * any record, but with `attributed: false` and why (`unattributed`); it is searchable and
+ * shown marked, it is never approved and as an approval it never counts. The signer's
+ * roles and environments are stored as the allowlist said then. A rebuild (`--reindex`,
+ * `candor reindex`) attributes with the allowlist in force then: after removing a key,
+ * rebuild to withdraw the attribution of what it signed.
  *
  * When was it logged: `time` is the timestamp of the first checkpoint that included the
  * entry (the log's integration time, not the submitter's `createdAt` claim).
@@ -48,7 +51,7 @@ import type { DigestSet, Subject } from '../governance/intoto.js';
 import type { ChangeType } from '../governance/predicate-types.js';
 import type { SubmitterList } from '../governance/submitters.js';
 import { parseRecord, type ParsedRecord } from '../governance/verify-record.js';
-import { attributeSigner } from './attribution.js';
+import { attributeRecord } from './attribution.js';
 import { evaluateApprovals, type ApprovalVerdict, type SignerInfo } from './approvals.js';
 import type { IndexKv, KvOp } from './kv.js';
 import type { SearchQuery } from './query.js';
@@ -64,9 +67,11 @@ export interface IndexedRecord {
   modelDigest?: DigestSet;
   env: string | null;
   configDigest?: DigestSet;
-  /** Null when no key of the allowlist (when indexed) made its signature. */
+  /** Whether it counts as a governance statement by `signer` (attributeRecord). */
+  attributed: boolean;
+  /** Who signed it (attributeRecord); null when no key of the allowlist in force did. */
   signer: SignerInfo | null;
-  /** Why there is no signer (the refusal verifyRecord gave). */
+  /** Why it is not attributed (a code as verifyRecord refuses, and the reason). */
   unattributed?: string;
   /** When the log integrated it (RFC 3339, milliseconds). */
   time: string;
@@ -124,7 +129,7 @@ export interface RecordIndexOptions {
 }
 
 /** Bumped when the key layout or the summary changes: an older index is rebuilt. */
-const FORMAT = '1';
+const FORMAT = '2';
 const SEP = '\x00';
 const MAX_STORED_SUBJECTS = 16;
 /** Most keys one search looks at before answering a (possibly short) page with `next`. */
@@ -316,13 +321,9 @@ export class RecordIndex {
       }
       return undefined;
     }
-    const { signer, why } = attributeSigner(
-      parsed.envelope,
-      this.opts.submitters(),
-      parsed.predicate?.changeType ?? null
-    );
-    const time = new Date(await this.integrationTime(index, limit)).toISOString();
-    const rec = summary(index, parsed, signer, why, time);
+    const ms = await this.integrationTime(index, limit);
+    const attribution = attributeRecord(parsed, this.opts.submitters(), ms);
+    const rec = summary(index, parsed, attribution, new Date(ms).toISOString());
     return { rec, subjects: parsed.statement.subject };
   }
 
@@ -440,9 +441,10 @@ export class RecordIndex {
         decision: a.approves!.decision,
         time: a.time,
         ...(a.reason === undefined ? {} : { reason: a.reason }),
+        ...attributionOf(a),
       }));
     const outcome = evaluateApprovals(
-      { index: rec.index, signer: rec.signer, author: rec.author, env: rec.env },
+      { index: rec.index, signer: rec.signer, author: rec.author, env: rec.env, ...attributionOf(rec) },
       views
     );
     const { approves: _none, ...change } = rec;
@@ -488,13 +490,19 @@ function matches(r: IndexedRecord, q: SearchQuery): boolean {
   return true;
 }
 
+/** The attribution fields of a stored summary. */
+function attributionOf(r: IndexedRecord): { attributed: boolean; unattributed?: string } {
+  const { attributed, unattributed } = r;
+  return unattributed === undefined ? { attributed } : { attributed, unattributed };
+}
+
 function summary(
   index: number,
   parsed: ParsedRecord,
-  signer: SignerInfo | null,
-  unattributed: string | undefined,
+  attribution: { attributed: boolean; signer: SignerInfo | null; why?: string },
   time: string
 ): IndexedRecord {
+  const { signer, why: unattributed } = attribution;
   const p = parsed.predicate;
   const subjects = parsed.statement.subject;
   const rec: IndexedRecord = {
@@ -503,6 +511,7 @@ function summary(
     changeType: p?.changeType ?? null,
     model: p?.model?.id ?? null,
     env: p?.environment ?? null,
+    attributed: attribution.attributed,
     signer,
     time,
     envelopeDigest: parsed.envelopeDigest,
