@@ -46,9 +46,8 @@ describe('records only from verified submitters (issue 10, item 5)', () => {
   const url = (): string[] => ['--url', server!.url];
   const list = parseSubmitters(utf8(recordsAllowlist()));
   const keyidOf = (name: string): string => list.submitters.find((s) => s.name === name)!.keyid;
-  const real = deployment('fraud', 'prod', sha256('the weights'), { reason: 'Q3 retrain' });
   const forged = deployment('fraud', 'prod', sha256('evil weights'), { reason: 'routine update' });
-  let forgedEntry = new Uint8Array();
+  let forgedEntry: Uint8Array = new Uint8Array();
   let forgedAt = -1;
   let forgedApprovalAt = -1;
 
