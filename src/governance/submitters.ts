@@ -34,6 +34,7 @@
  * (call it on SIGHUP) or watch() (polls the file's status, so editors that replace the
  * file by rename are seen). A file that fails to parse never replaces a good list.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { LogError } from '../util/errors.js';
@@ -62,6 +63,11 @@ export interface Submitter {
 /** A parsed allowlist. */
 export interface SubmitterList {
   submitters: readonly Submitter[];
+  /**
+   * Hex SHA-256 of the file it was parsed from (parseSubmitters): the record index
+   * re-judges its records when the list in force has another.
+   */
+  readonly digest?: string;
   /** The submitter whose keyid or key fingerprint is `keyid` (the DSSE hint), if any. */
   byKeyid(keyid: string): readonly Submitter[];
 }
@@ -154,6 +160,7 @@ export function parseSubmitters(bytes: Uint8Array): SubmitterList {
   }
   return {
     submitters,
+    digest: createHash('sha256').update(bytes).digest('hex'),
     byKeyid: (keyid) => {
       const s = hints.get(keyid);
       return s === undefined ? [] : [s];

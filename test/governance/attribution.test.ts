@@ -18,6 +18,9 @@ import { stableStringify } from '../../src/governance/strict-json.js';
 import { keysInForce, parseSubmitters } from '../../src/governance/submitters.js';
 import { parseRecord } from '../../src/governance/verify-record.js';
 import { attributeRecord } from '../../src/search/attribution.js';
+import { MemoryKv } from '../../src/search/kv.js';
+import { RecordIndex } from '../../src/search/record-index.js';
+import { openTestLog } from '../helpers/test-log.js';
 import { utf8 } from '../../src/util/bytes.js';
 import { SHA_A, SHA_B } from './helpers.js';
 import { POLICY, RKEYS, T0, approval, deployment, recordsAllowlist, signed, startRecordsFixture } from './records-fixture.js';
@@ -174,3 +177,59 @@ describe('attribution through the index, the record API and candor state', () =>
     await f.log.drain();
   });
 });
+
+describe('the record index under a changed allowlist', () => {
+  test('judges every indexed record again: on a reload, and when it opens under another list', async () => {
+    const clock = { now: T0 };
+    const { log, store } = await openTestLog(undefined, { now: () => clock.now });
+    const kv = new MemoryKv();
+    let current = list;
+    const warnings: string[] = [];
+    const open = (): Promise<RecordIndex> =>
+      RecordIndex.open({ kv, store, size: () => log.size, submitters: () => current, warn: (l) => warnings.push(l) });
+    const index = await open();
+    const e0 = signed(deployment('fraud', 'prod', SHA_A), RKEYS.alice);
+    await log.add(e0);
+    clock.now += 1000;
+    await log.add(approval(deployment('fraud', 'prod', SHA_A), e0, 0, RKEYS.bob));
+    await log.drain();
+    await index.catchUp();
+    const view = async (ix: RecordIndex): Promise<unknown[]> =>
+      (await ix.search({ limit: 10, order: 'asc' })).results.map((r) => [r.index, r.attributed, r.signer?.name ?? null, r.approved ?? null]);
+    const bySigner = async (ix: RecordIndex, name: string): Promise<number[]> =>
+      (await ix.search({ limit: 10, order: 'asc', signer: name })).results.map((r) => r.index);
+    expect(await view(index)).toEqual([[0, true, 'alice', true], [1, true, 'bob', null]]);
+
+    // alice removed (a reload): her record is withdrawn, searchable by her name no more,
+    // and bob's approval of it approves nothing.
+    current = parseSubmitters(utf8(withAlice(undefined)));
+    await index.catchUp();
+    expect(await view(index)).toEqual([[0, false, null, false], [1, true, 'bob', null]]);
+    expect((await index.record(0))!.unattributed).toMatch(/^UNKNOWN_KEY/);
+    expect(await bySigner(index, 'alice')).toEqual([]);
+    expect(warnings).toEqual(['record index: the allowlist changed: 1 records judged anew']);
+
+    // Back, but retired before the record was integrated (judged when the index opens).
+    current = parseSubmitters(utf8(withAlice((s) => (s.until = new Date(T0 - 1).toISOString()))));
+    const reopened = await open();
+    await reopened.catchUp();
+    expect(await view(reopened)).toEqual([[0, false, null, false], [1, true, 'bob', null]]);
+    expect((await reopened.record(0))!.unattributed).toMatch(/^RETIRED: signed by alice/);
+    // Retired after it: attributed again, found by her name and keyid.
+    current = parseSubmitters(utf8(withAlice((s) => (s.until = new Date(T0 + HOUR).toISOString()))));
+    await reopened.catchUp();
+    expect(await view(reopened)).toEqual([[0, true, 'alice', true], [1, true, 'bob', null]]);
+    expect(await bySigner(reopened, 'alice')).toEqual([0]);
+    expect(await bySigner(reopened, keyid('alice'))).toEqual([0]);
+    // The same list again: nothing to judge, nothing rewritten.
+    const before = [...(await kvDump(kv))];
+    await reopened.catchUp();
+    expect(await kvDump(kv)).toEqual(before);
+  });
+});
+
+async function kvDump(kv: MemoryKv): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for await (const kvp of kv.entries({})) out.push(kvp);
+  return out;
+}
