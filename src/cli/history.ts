@@ -24,7 +24,14 @@ import type { SearchResult } from '../search/record-index.js';
 import { isLogError } from '../util/errors.js';
 import { parseDecimal } from '../util/integers.js';
 import { CommandError, logUrl, nodeIo, runCommand, usage, type GovernanceIo } from './governance-io.js';
-import { RECORDS_EXIT, RecordReader, changeStatus, searchAll, shortDigest, shortTime } from './records-client.js';
+import {
+  RECORDS_EXIT,
+  RecordReader,
+  changeStatus,
+  searchAll,
+  shortDigest,
+  shortTime,
+} from './records-client.js';
 import type { SubmitterList } from '../governance/submitters.js';
 import { trustFlags } from './state.js';
 
@@ -151,7 +158,9 @@ export function formatHistory(model: string, env: string | undefined, records: S
   const lines: string[] = [
     `${model}${env === undefined ? '' : ` in ${env}`}: ${changes} change${changes === 1 ? '' : 's'}, ` +
       `${approvals} approval record${approvals === 1 ? '' : 's'}` +
-      (unattributed === 0 ? '' : `, ${unattributed} UNATTRIBUTED record${unattributed === 1 ? '' : 's'} (not counted)`) +
+      (unattributed === 0
+        ? ''
+        : `, ${unattributed} UNATTRIBUTED record${unattributed === 1 ? '' : 's'} (not counted)`) +
       " (from the log's index; candor state --policy proves them)",
     '',
   ];
@@ -174,7 +183,8 @@ function formatRecord(r: SearchResult): string[] {
   const head = `${shortTime(r.time)}  entry ${r.index}  ${type}${r.env === null ? '' : `  ${r.env}`}`;
   const out = [head, `    by ${who(r)}`];
   if (r.attributed === false || (r.attributed === undefined && r.signer === null)) {
-    out.push(`    UNATTRIBUTED: not a governance record of this model (${r.unattributed ?? 'no allowlisted key signed it'})`);
+    const why = r.unattributed ?? 'no allowlisted key signed it';
+    out.push(`    UNATTRIBUTED: not a governance record of this model (${why})`);
   }
   if (r.reason !== undefined) out.push(`    reason: ${oneLine(r.reason)}`);
   if (r.ticket !== undefined) out.push(`    ticket: ${r.ticket}`);

@@ -103,7 +103,8 @@ export function ignoredJson(c: CheckedRecord): object {
 /** An unattributed record passed over, as one line of text. */
 export function ignoredLine(c: CheckedRecord): string {
   const type = c.parsed.predicate?.changeType ?? c.parsed.statement.predicateType;
-  return `entry ${c.index} (${type}, logged ${shortTime(c.time)}): UNATTRIBUTED: ${c.unattributed ?? 'no reason given'}`;
+  const why = c.unattributed ?? 'no reason given';
+  return `entry ${c.index} (${type}, logged ${shortTime(c.time)}): UNATTRIBUTED: ${why}`;
 }
 
 /**

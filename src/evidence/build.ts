@@ -114,7 +114,8 @@ export function buildPack(
     if (p.approves !== undefined) {
       claim.approves = { envelopeDigest: p.approves.digest.sha256 ?? '', decision: p.approves.decision, entry: null };
     }
-    records.push({ claim, entry, signer, attributed, ...(attributed || why === undefined ? {} : { unattributed: why }) });
+    const unattributed = attributed || why === undefined ? {} : { unattributed: why };
+    records.push({ claim, entry, signer, attributed, ...unattributed });
   }
   const byDigest = new Map(records.map((r) => [r.claim.envelopeDigest, r.claim.index]));
   const q = input.query;

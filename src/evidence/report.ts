@@ -278,7 +278,8 @@ export function approvalOutcomes(
   const signerOf = (r: ReportRecord): SignerInfo | null => judge(r).signer;
   const attribution = (r: ReportRecord): { attributed: boolean; unattributed?: string } => {
     const j = judge(r);
-    return j.attributed || j.why === undefined ? { attributed: j.attributed } : { attributed: false, unattributed: j.why };
+    if (j.attributed || j.why === undefined) return { attributed: j.attributed };
+    return { attributed: false, unattributed: j.why };
   };
   const byDigest = new Map<string, ApprovalView[]>();
   for (const r of records) {
@@ -301,7 +302,13 @@ export function approvalOutcomes(
   for (const r of records) {
     const p = r.entry.predicate;
     if (p.changeType === 'approval') continue;
-    const change = { index: r.claim.index, signer: signerOf(r), author: p.author, env: p.environment, ...attribution(r) };
+    const change = {
+      index: r.claim.index,
+      signer: signerOf(r),
+      author: p.author,
+      env: p.environment,
+      ...attribution(r),
+    };
     out.set(r.claim.index, evaluateApprovals(change, byDigest.get(r.claim.envelopeDigest) ?? []));
   }
   return out;
@@ -344,11 +351,19 @@ function signerLine(r: ReportRecord): Line {
   const forWhom: Line = author === undefined ? [] : [' for ', code(author)];
   const unattributed: Line = r.attributed
     ? []
-    : ['; ', strong('UNATTRIBUTED'), ': not a governance record under ', code(PACK_FILES.submitters), ` (${r.unattributed ?? ''}); it counts for nothing in this pack`];
+    : [
+        '; ',
+        strong('UNATTRIBUTED'),
+        ': not a governance record under ',
+        code(PACK_FILES.submitters),
+        ` (${r.unattributed ?? ''}); it counts for nothing in this pack`,
+      ];
   if (r.signer === null) {
-    return ['no key in ', code(PACK_FILES.submitters), ' made its signature (the signer is not established)', ...forWhom, ...unattributed];
+    const none = ' made its signature (the signer is not established)';
+    return ['no key in ', code(PACK_FILES.submitters), none, ...forWhom, ...unattributed];
   }
-  return [strong(r.signer.name), ` (roles: ${r.signer.roles.join(', ')}; key `, code(r.signer.keyid), ')', ...forWhom, ...unattributed];
+  const roles = ` (roles: ${r.signer.roles.join(', ')}; key `;
+  return [strong(r.signer.name), roles, code(r.signer.keyid), ')', ...forWhom, ...unattributed];
 }
 
 function verdictLine(a: ApprovalVerdict): Line {

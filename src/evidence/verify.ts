@@ -364,9 +364,11 @@ export function verifyPack(files: ReadonlyMap<string, Uint8Array>, options: Veri
     }
     // Packs from before attribution was recorded say nothing: the verifier judges anyway.
     const unattributed = judged.attributed ? undefined : (judged.why ?? 'not attributed');
-    if (claim.attributed !== undefined && (claim.attributed !== judged.attributed || claim.unattributed !== unattributed)) {
+    const claimed = claim.attributed;
+    if (claimed !== undefined && (claimed !== judged.attributed || claim.unattributed !== unattributed)) {
       const is = judged.attributed ? 'it is attributed' : `it is not attributed (${unattributed!})`;
-      fail('CLAIM_MISMATCH', eFile, `${M} says it is ${claim.attributed ? '' : 'not '}attributed, but under ${PACK_FILES.submitters} ${is}`, n);
+      const says = `${M} says it is ${claimed ? '' : 'not '}attributed`;
+      fail('CLAIM_MISMATCH', eFile, `${says}, but under ${PACK_FILES.submitters} ${is}`, n);
     }
     if (yours !== undefined) {
       const j = yours.allowlist.attribute(entry, Date.parse(claim.time));
@@ -378,7 +380,8 @@ export function verifyPack(files: ReadonlyMap<string, Uint8Array>, options: Veri
       }
       if (j.attributed !== judged.attributed) {
         const is = j.attributed ? 'attributed under your allowlist' : `not attributed under your allowlist (${j.why ?? ''})`;
-        fail('CLAIM_MISMATCH', eFile, `the pack's ${PACK_FILES.submitters} ${judged.attributed ? 'attributes it' : 'does not attribute it'}, but it is ${is}`, n);
+        const pack = `the pack's ${PACK_FILES.submitters} ${judged.attributed ? 'attributes it' : 'does not attribute it'}`;
+        fail('CLAIM_MISMATCH', eFile, `${pack}, but it is ${is}`, n);
       }
     }
     if ((claim.approves === undefined) !== (p.approves === undefined)) {
@@ -397,7 +400,8 @@ export function verifyPack(files: ReadonlyMap<string, Uint8Array>, options: Veri
     if (firstCosign !== undefined && t > firstCosign.timestamp * 1000 + skew) {
       fail('CLAIM_MISMATCH', M, `it says the entry was logged at ${claim.time}, but witness ${firstCosign.name} had cosigned a checkpoint including it at ${new Date(firstCosign.timestamp * 1000).toISOString()}`, n);
     }
-    records.push({ claim, entry, signer, attributed: judged.attributed, ...(unattributed === undefined ? {} : { unattributed }) });
+    const attributed = judged.attributed;
+    records.push({ claim, entry, signer, attributed, ...(unattributed === undefined ? {} : { unattributed }) });
   }
 
   // Roles and what approvals approve, across records.

@@ -122,7 +122,10 @@ export function rolesFor(predicate: GovernancePredicate | undefined): readonly R
  * as attributed follow one rule.
  * @throws LogError FORBIDDEN saying which role or environment is missing.
  */
-export function authorize(signers: readonly Submitter[], predicate: GovernancePredicate | undefined): Submitter {
+export function authorize(
+  signers: readonly Submitter[],
+  predicate: GovernancePredicate | undefined
+): Submitter {
   const roles = rolesFor(predicate);
   const env = predicate?.environment;
   const allowed = signers.find(

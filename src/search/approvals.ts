@@ -99,7 +99,9 @@ export function evaluateApprovals(
     approvedBy,
     rejectedBy,
   };
-  if (change.attributed === false) outcome.unattributed = change.unattributed ?? 'no allowlisted submitter may have made it';
+  if (change.attributed === false) {
+    outcome.unattributed = change.unattributed ?? 'no allowlisted submitter may have made it';
+  }
   return outcome;
 }
 

@@ -126,7 +126,9 @@ export function attributeRecord(
   if (inForce.length === 0) {
     const s = signers[0]!;
     const at = Number.isFinite(loggedAtMs) ? new Date(loggedAtMs).toISOString() : 'an unknown time';
-    return no(`RETIRED: signed by ${s.name}, whose key was retired at ${s.until!}, before the log integrated it (${at})`);
+    return no(
+      `RETIRED: signed by ${s.name}, whose key was retired at ${s.until!}, before the log integrated it (${at})`
+    );
   }
   try {
     return { attributed: true, signer: signerInfo(authorize(inForce, record.predicate)) };

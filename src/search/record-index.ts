@@ -361,7 +361,9 @@ export class RecordIndex {
         if (JSON.stringify(rec) === text) continue;
         for (const id of signerIds(old)) ops.push({ type: 'del', key: key('g', id, pad(old.index)) });
         ops.push({ type: 'put', key: k, value: JSON.stringify(rec) });
-        for (const id of signerIds(rec)) ops.push({ type: 'put', key: key('g', id, pad(rec.index)), value: '' });
+        for (const id of signerIds(rec)) {
+          ops.push({ type: 'put', key: key('g', id, pad(rec.index)), value: '' });
+        }
         changed++;
       }
       if (ops.length > 0) await this.opts.kv.batch(ops);
