@@ -36,7 +36,7 @@
  * | key                                  | value                                 |
  * |--------------------------------------|---------------------------------------|
  * | `~format`, `~indexed`                | format version; {size, root} marker   |
-| `~allowlist`                         | SHA-256 of the allowlist that judged  |
+ * | `~allowlist`                         | SHA-256 of the allowlist that judged  |
  * | `r␀<index>`                          | the record's summary (IndexedRecord)  |
  * | `d␀<envelope sha256>`                | its index                             |
  * | `s␀<alg:digest>␀<index>`             | every subject digest                  |
@@ -355,10 +355,14 @@ export class RecordIndex {
           continue; // indexed as a record by another version: left as it was
         }
         const now = attributeRecord(parsed, list, Date.parse(old.time));
+        const same =
+          now.attributed === old.attributed &&
+          now.why === old.unattributed &&
+          JSON.stringify(now.signer) === JSON.stringify(old.signer);
+        if (same) continue;
         const rec: IndexedRecord = { ...old, attributed: now.attributed, signer: now.signer };
         delete rec.unattributed;
         if (now.why !== undefined) rec.unattributed = now.why;
-        if (JSON.stringify(rec) === text) continue;
         for (const id of signerIds(old)) ops.push({ type: 'del', key: key('g', id, pad(old.index)) });
         ops.push({ type: 'put', key: k, value: JSON.stringify(rec) });
         for (const id of signerIds(rec)) {
