@@ -4,12 +4,17 @@
  * why, its ticket, its digests, and who approved it (and which approvals do not count).
  *
  *   candor history --model M [--env E] [--since TIME] [--until TIME] [--limit N]
- *       [--url URL] [--json]
+ *       [--submitters FILE] [--url URL] [--json]
  *
  * Approvals are shown under the change they approve; an approval whose change is not in
- * the listing (another environment, say) gets its own line. This reads the index, which
- * is the operator's word: `candor state --policy` and `candor verify-deployment` prove
- * what they show. Exit 0; 3 when nothing is logged for the model; 1 other error; 2 usage.
+ * the listing (another environment, say) gets its own line. Records that are not
+ * attributed (src/search/attribution.ts: logged through /v1/entries without a signature
+ * an allowlisted submitter may make) are listed, marked UNATTRIBUTED with why, and not
+ * counted as changes or approvals. This reads the index, which is the operator's word;
+ * with --submitters FILE each record's bytes are fetched and attributed here, under that
+ * allowlist, instead (and the approvals judged again); `candor state --policy` and `candor
+ * verify-deployment` also prove what they show. Exit 0; 3 when nothing is logged for the
+ * model; 7 when the index contradicts a record's bytes; 1 other error; 2 usage.
  */
 import { parseArgs } from 'node:util';
 import { IDENTIFIER_PATTERN } from '../governance/schema.js';
@@ -19,10 +24,20 @@ import type { SearchResult } from '../search/record-index.js';
 import { isLogError } from '../util/errors.js';
 import { parseDecimal } from '../util/integers.js';
 import { CommandError, logUrl, nodeIo, runCommand, usage, type GovernanceIo } from './governance-io.js';
-import { RECORDS_EXIT, searchAll, shortDigest, shortTime } from './records-client.js';
+import {
+  RECORDS_EXIT,
+  RecordReader,
+  changeStatus,
+  searchAll,
+  shortDigest,
+  shortTime,
+} from './records-client.js';
+import type { SubmitterList } from '../governance/submitters.js';
+import { trustFlags } from './state.js';
 
 const SYNOPSIS =
-  'candor history --model M [--env E] [--since TIME] [--until TIME] [--limit N] [--url URL] [--json]';
+  'candor history --model M [--env E] [--since TIME] [--until TIME] [--limit N] [--submitters FILE] ' +
+  '[--url URL] [--json]';
 
 /** Checks an identifier flag (model id, environment). @throws CommandError (usage). */
 export function identifierFlag(value: string | undefined, flag: string, required: boolean): string | undefined {
@@ -60,12 +75,14 @@ export function historyCommand(args: string[], io: GovernanceIo = nodeIo): Promi
         since: { type: 'string' },
         until: { type: 'string' },
         limit: { type: 'string' },
+        submitters: { type: 'string' },
         url: { type: 'string' },
         json: { type: 'boolean' },
       },
       strict: true,
     });
     const model = identifierFlag(values.model, '--model', true)!;
+    const { submitters } = await trustFlags(io, values);
     const env = identifierFlag(values.env, '--env', false);
     const since = timeFlag(values.since, '--since');
     const until = timeFlag(values.until, '--until');
@@ -82,7 +99,9 @@ export function historyCommand(args: string[], io: GovernanceIo = nodeIo): Promi
     if (env !== undefined) query.env = env;
     if (since !== undefined) query.since = since;
     if (until !== undefined) query.until = until;
-    const records = await searchAll(io, logUrl(io, values.url), query, max);
+    const url = logUrl(io, values.url);
+    const found = await searchAll(io, url, query, max);
+    const records = submitters === undefined ? found : await attributeHere(io, url, submitters, found);
     if (values.json === true) {
       io.out(JSON.stringify({ model, env: env ?? null, records }) + '\n');
     }
@@ -95,14 +114,54 @@ export function historyCommand(args: string[], io: GovernanceIo = nodeIo): Promi
   });
 }
 
+/**
+ * The index's results with attribution, signers and approval verdicts judged here under
+ * `list` from each record's bytes (RecordReader without a policy: fetched, not proven).
+ * @throws CommandError BAD_PROOF when the index contradicts a record's bytes; ERROR when
+ *   one cannot be fetched.
+ */
+async function attributeHere(
+  io: GovernanceIo,
+  url: string,
+  list: SubmitterList,
+  found: SearchResult[]
+): Promise<SearchResult[]> {
+  const reader = new RecordReader(io, url, undefined, list);
+  const out: SearchResult[] = [];
+  for (const r of found) {
+    const c = await reader.read(r);
+    const { unattributed: _old, ...rest } = r;
+    const judged: SearchResult = {
+      ...rest,
+      attributed: c.attributed,
+      signer: c.signer,
+      ...(c.unattributed === undefined ? {} : { unattributed: c.unattributed }),
+    };
+    if (r.approvals !== undefined) {
+      const { outcome } = await changeStatus(reader, r);
+      judged.approvals = outcome.approvals;
+      judged.approved = outcome.approved;
+    }
+    out.push(judged);
+  }
+  return out;
+}
+
 /** The readable timeline (see the module comment). */
 export function formatHistory(model: string, env: string | undefined, records: SearchResult[]): string {
   const shown = new Set(records.filter((r) => r.changeType !== 'approval').map((r) => r.envelopeDigest));
-  const changes = records.filter((r) => r.changeType !== 'approval').length;
+  // An index from before `attributed` existed said it with the signer.
+  const counts = (r: SearchResult): boolean => r.attributed ?? r.signer !== null;
+  const changes = records.filter((r) => r.changeType !== 'approval' && counts(r)).length;
+  const approvals = records.filter((r) => r.changeType === 'approval' && counts(r)).length;
+  const unattributed = records.length - changes - approvals;
   const lines: string[] = [
     `${model}${env === undefined ? '' : ` in ${env}`}: ${changes} change${changes === 1 ? '' : 's'}, ` +
-      `${records.length - changes} approval record${records.length - changes === 1 ? '' : 's'} ` +
-      "(from the log's index; candor state --policy proves them)",
+      `${approvals} approval record${approvals === 1 ? '' : 's'}` +
+      (unattributed === 0
+        ? ''
+        : `, ${unattributed} UNATTRIBUTED record${unattributed === 1 ? '' : 's'} (not counted)`) +
+      " (from the log's index; candor state --policy proves them)",
     '',
   ];
   for (const r of records) {
@@ -123,6 +182,10 @@ function formatRecord(r: SearchResult): string[] {
   const type = r.changeType ?? r.predicateType;
   const head = `${shortTime(r.time)}  entry ${r.index}  ${type}${r.env === null ? '' : `  ${r.env}`}`;
   const out = [head, `    by ${who(r)}`];
+  if (r.attributed === false || (r.attributed === undefined && r.signer === null)) {
+    const why = r.unattributed ?? 'no allowlisted key signed it';
+    out.push(`    UNATTRIBUTED: not a governance record of this model (${why})`);
+  }
   if (r.reason !== undefined) out.push(`    reason: ${oneLine(r.reason)}`);
   if (r.ticket !== undefined) out.push(`    ticket: ${r.ticket}`);
   if (r.model !== null) {

@@ -32,7 +32,7 @@ import type { VerifiedCheckpoint } from '../client/open.js';
 import { fetchBytes } from '../client/tile-reader.js';
 import type { SubmitterList } from '../governance/submitters.js';
 import { parseRecord, type ParsedRecord } from '../governance/verify-record.js';
-import { attributeSigner } from '../search/attribution.js';
+import { attributeRecord } from '../search/attribution.js';
 import {
   evaluateApprovals,
   type ApprovalOutcome,
@@ -73,7 +73,8 @@ export const RECORDS_EXIT_NAME: Record<number, string> = {
 /** The usage lines of the record query commands, for the dispatcher's command list. */
 export const RECORDS_USAGE =
   '  history     the timeline of a model\'s records (who, what, why, approvals, digests):\n' +
-  '              --model M [--env E] [--since TIME] [--until TIME] [--url URL] [--json]\n' +
+  '              --model M [--env E] [--since TIME] [--until TIME] [--submitters FILE]\n' +
+  '              [--url URL] [--json]; unattributed records are marked, never counted\n' +
   '  state       what was live for a model in an environment at a time, each record with\n' +
   '              its proof: --model M --env E [--at TIME] [--policy FILE]\n' +
   '              [--submitters FILE] [--url URL] [--json]\n' +
@@ -142,14 +143,22 @@ export async function searchAll(
 
 /** What the index says about a record, checked against its bytes when read. */
 export type IndexClaims = Pick<SearchResult, 'index' | 'envelopeDigest' | 'time' | 'signer'> &
-  Partial<Pick<SearchResult, 'changeType' | 'model' | 'env'>>;
+  Partial<Pick<SearchResult, 'changeType' | 'model' | 'env' | 'attributed' | 'unattributed'>>;
 
 /** A record read back from the log: its bytes, what they say, and how far it is proven. */
 export interface CheckedRecord {
   index: number;
   entry: Uint8Array;
   parsed: ParsedRecord;
-  /** The signer: checked locally against --submitters, or as the log's index attributes it. */
+  /**
+   * Whether the record counts as a governance statement (attributeRecord): judged locally
+   * under --submitters, or as the log's index says. An unattributed record is never a
+   * state, an approval or a governing record.
+   */
+  attributed: boolean;
+  /** Why it is not attributed. */
+  unattributed?: string;
+  /** Who signed it: checked locally against --submitters, or as the log's index says. */
   signer: SignerInfo | null;
   signerFrom: 'submitters' | 'log';
   /** The log's integration time (from the index). */
@@ -246,16 +255,22 @@ export class RecordReader {
       );
     }
     checkAgainstIndex(r, parsed);
+    // The log's word (an index without `attributed` predates it: its signer said it),
+    // unless we hold an allowlist: then the signatures are checked here, by the same rule.
     let signer = r.signer;
+    let attributed = r.attributed ?? r.signer !== null;
+    let why = r.unattributed;
     let signerFrom: CheckedRecord['signerFrom'] = 'log';
     if (this.submitters !== undefined) {
       signerFrom = 'submitters';
-      signer = attributeSigner(parsed.envelope, this.submitters, parsed.predicate?.changeType ?? null).signer;
+      ({ signer, attributed, why } = attributeRecord(parsed, this.submitters, Date.parse(r.time)));
     }
     return {
       index: r.index,
       entry,
       parsed,
+      attributed,
+      ...(attributed || why === undefined ? {} : { unattributed: why }),
       signer,
       signerFrom,
       time: r.time,
@@ -307,6 +322,8 @@ export async function changeStatus(
       time: a.time,
       signer: a.signer,
       changeType: 'approval',
+      ...(a.attributed === undefined ? {} : { attributed: a.attributed }),
+      ...(a.unattributed === undefined ? {} : { unattributed: a.unattributed }),
     });
     const approves = c.parsed.predicate?.approves;
     if (approves?.digest.sha256 !== record.parsed.envelopeDigest) {
@@ -323,10 +340,19 @@ export async function changeStatus(
       decision: approves.decision,
       time: a.time,
       ...(reason === undefined ? {} : { reason }),
+      attributed: c.attributed,
+      ...(c.unattributed === undefined ? {} : { unattributed: c.unattributed }),
     });
   }
   const p = record.parsed.predicate;
-  const change = { index: r.index, signer: record.signer, author: p?.author, env: p?.environment };
+  const change = {
+    index: r.index,
+    signer: record.signer,
+    author: p?.author,
+    env: p?.environment,
+    attributed: record.attributed,
+    unattributed: record.unattributed,
+  };
   const outcome = evaluateApprovals(change, views, asOf === undefined ? {} : { asOf });
   return { record, outcome };
 }

@@ -12,14 +12,18 @@
  * - the artifact: the model digest of the latest of them that names one;
  * - the configuration: the snapshot of the latest of them that carries one;
  * - the latest change of all.
- * Each comes with its approvals as they stood at TIME (approvals.ts) and its tlog-proof.
+ * Only attributed records count (src/search/attribution.ts: a signature by an allowlisted
+ * key whose roles and environments permit the record, not retired when it was logged):
+ * anything else, logged through /v1/entries say, is listed as ignored, never shown as the
+ * state. Each comes with its approvals as they stood at TIME (approvals.ts) and its
+ * tlog-proof.
  * With --policy every record and approval is authenticated against a checkpoint meeting
  * the policy (and the proofs are verified); without, they are shown as the log serves
  * them. --submitters FILE checks who signed against that allowlist instead of trusting
  * the log's attribution.
  *
- * Exit codes (RECORDS_EXIT): 0 shown; 3 nothing logged by then; 7 bad proof; 8 quorum not
- * met; 1 other error; 2 usage.
+ * Exit codes (RECORDS_EXIT): 0 shown; 3 nothing (attributed) logged by then; 7 bad proof;
+ * 8 quorum not met; 1 other error; 2 usage.
  */
 import { parseArgs } from 'node:util';
 import { parsePolicy, type Policy } from '../client/policy.js';
@@ -45,6 +49,7 @@ import {
   shortDigest,
   shortTime,
   type ChangeStatus,
+  type CheckedRecord,
 } from './records-client.js';
 
 const SYNOPSIS =
@@ -81,6 +86,46 @@ export async function trustFlags(
   return out;
 }
 
+/** An unattributed record passed over, as --json shows it. */
+export function ignoredJson(c: CheckedRecord): object {
+  return {
+    index: c.index,
+    changeType: c.parsed.predicate?.changeType ?? null,
+    time: c.time,
+    attributed: false,
+    signer: c.signer,
+    signerFrom: c.signerFrom,
+    unattributed: c.unattributed ?? null,
+    envelopeDigest: c.parsed.envelopeDigest,
+  };
+}
+
+/** An unattributed record passed over, as one line of text. */
+export function ignoredLine(c: CheckedRecord): string {
+  const type = c.parsed.predicate?.changeType ?? c.parsed.statement.predicateType;
+  const why = c.unattributed ?? 'no reason given';
+  return `entry ${c.index} (${type}, logged ${shortTime(c.time)}): UNATTRIBUTED: ${why}`;
+}
+
+/**
+ * Reads the candidates (newest first) that pass `test` through `reader` until one is
+ * attributed, and returns it; the unattributed ones on the way are added to `ignored`.
+ */
+export async function newestAttributed(
+  reader: RecordReader,
+  candidates: readonly SearchResult[],
+  test: (r: SearchResult) => boolean,
+  ignored: Map<number, CheckedRecord>
+): Promise<SearchResult | undefined> {
+  for (const r of candidates) {
+    if (!test(r)) continue;
+    const c = await reader.read(r);
+    if (c.attributed) return r;
+    ignored.set(c.index, c);
+  }
+  return undefined;
+}
+
 /** One part of the state, as --json shows it. */
 function stateJson(s: ChangeStatus, r: SearchResult): object {
   const p = s.record.parsed.predicate;
@@ -88,6 +133,7 @@ function stateJson(s: ChangeStatus, r: SearchResult): object {
     index: s.record.index,
     changeType: p?.changeType ?? null,
     time: s.record.time,
+    attributed: s.record.attributed,
     signer: s.record.signer,
     signerFrom: s.record.signerFrom,
     author: p?.author ?? null,
@@ -143,9 +189,20 @@ export function stateCommand(args: string[], io: GovernanceIo = nodeIo): Promise
       );
     }
     const reader = new RecordReader(io, url, policy, submitters);
-    const latest = found[0]!;
-    const artifact = found.find((r) => r.modelDigest !== undefined);
-    const config = found.find((r) => r.configDigest !== undefined);
+    // Unattributed records are passed over (and listed): never the state of a model.
+    const ignored = new Map<number, CheckedRecord>();
+    const latest = await newestAttributed(reader, found, () => true, ignored);
+    if (latest === undefined) {
+      const lines = [...ignored.values()].map((c) => `\n  ignored: ${ignoredLine(c)}`).join('');
+      throw new CommandError(
+        RECORDS_EXIT.NO_RECORD,
+        `no attributed record is logged for ${model} in ${env} at or before ${shortTime(when)}` +
+          ` (${ignored.size} unattributed record${ignored.size === 1 ? '' : 's'} ignored)${lines}`
+      );
+    }
+    const artifact = await newestAttributed(reader, found, (r) => r.modelDigest !== undefined, ignored);
+    const config = await newestAttributed(reader, found, (r) => r.configDigest !== undefined, ignored);
+    const ignoredList = [...ignored.values()].sort((a, b) => b.index - a.index);
     const status = async (r: SearchResult | undefined): Promise<ChangeStatus | undefined> =>
       r === undefined ? undefined : changeStatus(reader, r, at);
     const [sLatest, sArtifact, sConfig] = [await status(latest), await status(artifact), await status(config)];
@@ -159,6 +216,7 @@ export function stateCommand(args: string[], io: GovernanceIo = nodeIo): Promise
           artifact: sArtifact === undefined ? null : stateJson(sArtifact, artifact!),
           config: sConfig === undefined ? null : stateJson(sConfig, config!),
           latest: stateJson(sLatest!, latest),
+          ignored: ignoredList.map(ignoredJson),
           checkpoint:
             cp === undefined
               ? null
@@ -190,6 +248,7 @@ export function stateCommand(args: string[], io: GovernanceIo = nodeIo): Promise
     part('artifact', sArtifact, shortDigest(sArtifact?.record.parsed.predicate?.model?.digest, true));
     part('config', sConfig, shortDigest(sConfig?.record.parsed.predicate?.config?.digest, true));
     if (latest !== artifact && latest !== config) part('latest change', sLatest, latest.changeType ?? '');
+    for (const c of ignoredList) lines.push(`  ignored: ${ignoredLine(c)}`);
     if (cp === undefined) {
       lines.push('proofs: NOT verified (no --policy); use --json for the proofs as the log serves them');
     } else {

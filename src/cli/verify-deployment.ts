@@ -15,7 +15,9 @@
  * 3. Each record used, and each of its approvals, is read back authenticated against a
  *    checkpoint meeting the policy, its tlog-proof verified (exit 7 when anything does
  *    not verify or the index contradicts the bytes, 8 when the witnesses' quorum is not
- *    met yet). Everything below is read from those bytes, never from the index.
+ *    met yet). Everything below is read from those bytes, never from the index. Records
+ *    that are not attributed (src/search/attribution.ts; judged under --submitters when
+ *    given) are ignored and listed: they never govern, and never count as a newer change.
  * 4. The governing record for the artifact is the newest APPROVED record naming a model
  *    digest (approval rule: approvals.ts; an approval by the change's signer or author,
  *    or by a signer without the approver role, does not count); for the configuration,
@@ -57,9 +59,10 @@ import {
   shortDigest,
   shortTime,
   type ChangeStatus,
+  type CheckedRecord,
   reportFailure,
 } from './records-client.js';
-import { LIVE_CHANGE_TYPES, trustFlags } from './state.js';
+import { LIVE_CHANGE_TYPES, ignoredJson, ignoredLine, trustFlags } from './state.js';
 
 const SYNOPSIS =
   'candor verify-deployment --model M --env E (--artifact PATH | --digest D) [--config FILE] ' +
@@ -188,13 +191,20 @@ export function verifyDeploymentCommand(
       if (s === undefined) statuses.set(r.index, (s = changeStatus(reader, r)));
       return s;
     };
-    // The newest (approved) record among `list`, the newer unapproved ones skipped on the way.
+    // Unattributed records on the way, passed over whatever they name.
+    const ignored = new Map<number, CheckedRecord>();
+    // The newest (approved) attributed record among `list`, the newer unapproved ones
+    // skipped on the way.
     const governing = async (
       list: SearchResult[]
     ): Promise<{ rec?: ChangeStatus; skipped: ChangeStatus[] }> => {
       const skipped: ChangeStatus[] = [];
       for (const r of list) {
         const s = await status(r);
+        if (!s.record.attributed) {
+          ignored.set(s.record.index, s.record);
+          continue;
+        }
         if (!requireApproval || s.outcome.approved) return { rec: s, skipped };
         skipped.push(s);
       }
@@ -215,8 +225,9 @@ export function verifyDeploymentCommand(
     };
     const newerMatch = (skipped: ChangeStatus[], test: (s: ChangeStatus) => boolean): ChangeStatus | undefined =>
       skipped.find(test);
-    if (withModel.length === 0) {
-      problems.push(problem(RECORDS_EXIT.NO_RECORD, `no record of ${model} in ${env} names a model digest`));
+    if (a.rec === undefined && a.skipped.length === 0) {
+      const what = withModel.length === 0 ? 'record' : 'attributed record';
+      problems.push(problem(RECORDS_EXIT.NO_RECORD, `no ${what} of ${model} in ${env} names a model digest`));
     } else if (a.rec === undefined) {
       const newest = a.skipped[0]!;
       problems.push(
@@ -268,11 +279,12 @@ export function verifyDeploymentCommand(
         logged: cDigest === undefined ? null : `sha256:${cDigest}`,
         ok: cDigest === localConfig,
       };
-      if (withConfig.length === 0) {
+      if (c.rec === undefined && c.skipped.length === 0) {
+        const what = withConfig.length === 0 ? 'record' : 'attributed record';
         problems.push(
           problem(
             RECORDS_EXIT.CONFIG_DRIFT,
-            `configuration drift: no record of ${model} in ${env} carries a configuration snapshot`
+            `configuration drift: no ${what} of ${model} in ${env} carries a configuration snapshot`
           )
         );
       } else if (c.rec === undefined) {
@@ -329,6 +341,8 @@ export function verifyDeploymentCommand(
       };
     }
     report.checkpoint = { origin: cp.origin, size: cp.size, rootHash: toBase64(cp.rootHash), witnesses: cp.witnesses };
+    const ignoredList = [...ignored.values()].sort((x, y) => y.index - x.index);
+    report.ignored = ignoredList.map(ignoredJson);
 
     const order = [RECORDS_EXIT.NO_RECORD, RECORDS_EXIT.ARTIFACT_DRIFT, RECORDS_EXIT.CONFIG_DRIFT, RECORDS_EXIT.MISSING_APPROVAL];
     problems.sort((x, y) => order.indexOf(x.exitCode as never) - order.indexOf(y.exitCode as never));
@@ -339,6 +353,7 @@ export function verifyDeploymentCommand(
       } else {
         io.err(`candor verify-deployment: FAILED (${first.code}): ${first.message}\n`);
         for (const p of problems.slice(1)) io.err(`  also (${p.code}): ${p.message}\n`);
+        for (const c of ignoredList) io.err(`  ignored: ${ignoredLine(c)}\n`);
         if (diff !== undefined) io.err(formatConfigDiff(diff).replace(/^/gm, '  '));
       }
       return first.exitCode;
@@ -354,7 +369,9 @@ export function verifyDeploymentCommand(
       const w = cp.witnesses.length === 0 ? 'no witnesses required' : `cosigned by ${cp.witnesses.map((x) => x.name).join(', ')}`;
       io.out(
         `OK: ${model} in ${env} runs sha256:${local} as logged in ${describe(g)}, ${approvedBy}${configPart}; ` +
-          `proven in ${cp.origin} at tree size ${cp.size} (${w})\n`
+          `proven in ${cp.origin} at tree size ${cp.size} (${w})` +
+          (ignoredList.length === 0 ? '' : `; ${ignoredList.length} unattributed record(s) ignored`) +
+          '\n'
       );
     }
     return RECORDS_EXIT.OK;

@@ -95,7 +95,7 @@ export function buildPack(
     if (!isPackTime(time)) throw new TypeError(`entry ${r.index}: bad time ${JSON.stringify(r.time)}`);
     const entry = readPackEntry(r.entry);
     const p = entry.predicate;
-    const signer = allowlist.signerOf(entry.envelope, p.changeType);
+    const { attributed, signer, why } = allowlist.attribute(entry, Date.parse(time));
     const claim: ManifestRecord = {
       index: r.index,
       role: 'match',
@@ -104,6 +104,8 @@ export function buildPack(
       model: p.model?.id ?? null,
       env: p.environment ?? null,
       signer: signer === null ? null : { name: signer.name, keyid: signer.keyid },
+      attributed,
+      ...(attributed || why === undefined ? {} : { unattributed: why }),
       envelopeDigest: entry.envelopeDigest,
       payloadDigest: entry.payloadDigest,
       entry: entryFileName(r.index),
@@ -112,7 +114,8 @@ export function buildPack(
     if (p.approves !== undefined) {
       claim.approves = { envelopeDigest: p.approves.digest.sha256 ?? '', decision: p.approves.decision, entry: null };
     }
-    records.push({ claim, entry, signer });
+    const unattributed = attributed || why === undefined ? {} : { unattributed: why };
+    records.push({ claim, entry, signer, attributed, ...unattributed });
   }
   const byDigest = new Map(records.map((r) => [r.claim.envelopeDigest, r.claim.index]));
   const q = input.query;

@@ -97,6 +97,14 @@ export interface ManifestRecord {
   env: string | null;
   /** The allowlisted key that made its signature (per submitters.json), or null. */
   signer: { name: string; keyid: string } | null;
+  /**
+   * Whether it counts as a governance record under submitters.json (attributeRecord in
+   * search/attribution.ts); an unattributed record is in the pack, marked, and counts for
+   * nothing. Absent in packs made before it was recorded (the verifier judges anyway).
+   */
+  attributed?: boolean;
+  /** Why it is not attributed. */
+  unattributed?: string;
   /** Hex SHA-256 of the entry bytes. */
   envelopeDigest: string;
   /** Hex SHA-256 of the statement (the decoded DSSE payload). */
@@ -201,7 +209,7 @@ function readRecord(v: unknown, i: number): ManifestRecord {
     v,
     at,
     ['index', 'role', 'time', 'changeType', 'model', 'env', 'signer', 'envelopeDigest', 'payloadDigest', 'entry', 'proof'],
-    ['approves']
+    ['approves', 'attributed', 'unattributed']
   );
   const n = index(o.index, `${at}.index`);
   if (!ROLES.includes(o.role as RecordRole)) bad(`${at}.role`, `must be one of ${ROLES.join(', ')}`);
@@ -224,6 +232,14 @@ function readRecord(v: unknown, i: number): ManifestRecord {
     entry: fixed(o.entry, `${at}.entry`, entryFileName(n)),
     proof: fixed(o.proof, `${at}.proof`, proofFileName(n)),
   };
+  if (o.attributed !== undefined) {
+    if (typeof o.attributed !== 'boolean') bad(`${at}.attributed`, 'must be true or false');
+    r.attributed = o.attributed;
+  }
+  if (o.unattributed !== undefined) {
+    if (r.attributed !== false) bad(`${at}.unattributed`, 'is only given with "attributed": false');
+    r.unattributed = str(o.unattributed, `${at}.unattributed`, 4096);
+  }
   if (o.approves !== undefined) {
     const a = object(o.approves, `${at}.approves`, ['envelopeDigest', 'decision', 'entry']);
     if (a.decision !== 'approve' && a.decision !== 'reject') bad(`${at}.approves.decision`, 'must be approve or reject');
@@ -267,6 +283,8 @@ export function formatManifest(m: Manifest): string {
       model: r.model,
       env: r.env,
       signer: r.signer === null ? null : { name: r.signer.name, keyid: r.signer.keyid },
+      ...(r.attributed === undefined ? {} : { attributed: r.attributed }),
+      ...(r.unattributed === undefined ? {} : { unattributed: r.unattributed }),
       envelopeDigest: r.envelopeDigest,
       payloadDigest: r.payloadDigest,
       ...(r.approves === undefined

@@ -12,7 +12,6 @@ import { isInTotoPayloadType, parseStatement, type Statement } from '../governan
 import {
   GOVERNANCE_PREDICATE_TYPE,
   validateGovernanceStatement,
-  type ChangeType,
   type GovernancePredicate,
 } from '../governance/predicate.js';
 import type { SignerInfo } from '../search/approvals.js';
@@ -58,13 +57,24 @@ export function readPackEntry(entry: Uint8Array): PackEntry {
   };
 }
 
-/** An allowlist, as far as a pack needs one: who signed an envelope. */
+/** Whether a record is attributed, and who signed it (search/attribution.ts). */
+export interface PackAttribution {
+  /** True when it counts as a governance record by `signer`. */
+  attributed: boolean;
+  /** The allowlisted key whose signature verified, or null when none did. */
+  signer: SignerInfo | null;
+  /** Why it is not attributed. */
+  why?: string;
+}
+
+/** An allowlist, as far as a pack needs one: who signed a record, and does it count. */
 export interface Allowlist {
   /**
-   * The allowlisted key that made a valid signature over the envelope's PAE (with several,
-   * the first whose role fits the change type), or null when none did.
+   * The attribution of a record logged at `loggedAtMs` under this allowlist, by the rule
+   * of attributeRecord (search/attribution.ts): a valid signature over the envelope's PAE
+   * by a key not retired then, whose roles and environments permit the record.
    */
-  signerOf(envelope: DsseEnvelope, changeType: ChangeType): SignerInfo | null;
+  attribute(entry: PackEntry, loggedAtMs: number): PackAttribution;
 }
 
 /**

@@ -30,7 +30,7 @@ import {
 } from '../search/approvals.js';
 import type { Manifest, ManifestRecord } from './manifest.js';
 import { PACK_FILES } from './manifest.js';
-import type { PackEntry } from './record.js';
+import type { PackAttribution, PackEntry } from './record.js';
 
 /** A record as the report sees it: the manifest's claims, checked, and what the bytes say. */
 export interface ReportRecord {
@@ -38,6 +38,10 @@ export interface ReportRecord {
   entry: PackEntry;
   /** The signer under the pack's allowlist snapshot. */
   signer: SignerInfo | null;
+  /** Whether it counts as a governance record under that snapshot (attributeRecord). */
+  attributed: boolean;
+  /** Why it does not. */
+  unattributed?: string;
 }
 
 /** A cosignature on the pack's checkpoint that the pack's policy knows and that verifies. */
@@ -259,13 +263,24 @@ function renderHtml(title: string, sections: Section[]): { text: string; owners:
 
 /**
  * For each change in the pack (by log index), its approvals in the pack and the verdict
- * of the approval rule (search/approvals.ts), with signers as the pack's allowlist
- * snapshot names them (or as `signerOf` says, for another allowlist).
+ * of the approval rule (search/approvals.ts), with signers and attribution as the pack's
+ * allowlist snapshot judges them (or as `judge` says, for another allowlist). An
+ * unattributed change is never approved; an unattributed approval never counts.
  */
 export function approvalOutcomes(
   records: readonly ReportRecord[],
-  signerOf: (r: ReportRecord) => SignerInfo | null = (r) => r.signer
+  judge: (r: ReportRecord) => PackAttribution = (r) => ({
+    attributed: r.attributed,
+    signer: r.signer,
+    ...(r.unattributed === undefined ? {} : { why: r.unattributed }),
+  })
 ): Map<number, ApprovalOutcome> {
+  const signerOf = (r: ReportRecord): SignerInfo | null => judge(r).signer;
+  const attribution = (r: ReportRecord): { attributed: boolean; unattributed?: string } => {
+    const j = judge(r);
+    if (j.attributed || j.why === undefined) return { attributed: j.attributed };
+    return { attributed: false, unattributed: j.why };
+  };
   const byDigest = new Map<string, ApprovalView[]>();
   for (const r of records) {
     const a = r.entry.predicate.approves;
@@ -278,6 +293,7 @@ export function approvalOutcomes(
       decision: a.decision,
       time: r.claim.time,
       ...(reason === undefined ? {} : { reason }),
+      ...attribution(r),
     };
     const key = a.digest.sha256 ?? '';
     byDigest.set(key, [...(byDigest.get(key) ?? []), view]);
@@ -286,7 +302,13 @@ export function approvalOutcomes(
   for (const r of records) {
     const p = r.entry.predicate;
     if (p.changeType === 'approval') continue;
-    const change = { index: r.claim.index, signer: signerOf(r), author: p.author, env: p.environment };
+    const change = {
+      index: r.claim.index,
+      signer: signerOf(r),
+      author: p.author,
+      env: p.environment,
+      ...attribution(r),
+    };
     out.set(r.claim.index, evaluateApprovals(change, byDigest.get(r.claim.envelopeDigest) ?? []));
   }
   return out;
@@ -327,10 +349,21 @@ function period(m: Manifest): string {
 function signerLine(r: ReportRecord): Line {
   const author = r.entry.predicate.author;
   const forWhom: Line = author === undefined ? [] : [' for ', code(author)];
+  const unattributed: Line = r.attributed
+    ? []
+    : [
+        '; ',
+        strong('UNATTRIBUTED'),
+        ': not a governance record under ',
+        code(PACK_FILES.submitters),
+        ` (${r.unattributed ?? ''}); it counts for nothing in this pack`,
+      ];
   if (r.signer === null) {
-    return ['no key in ', code(PACK_FILES.submitters), ' made its signature (the signer is not established)', ...forWhom];
+    const none = ' made its signature (the signer is not established)';
+    return ['no key in ', code(PACK_FILES.submitters), none, ...forWhom, ...unattributed];
   }
-  return [strong(r.signer.name), ` (roles: ${r.signer.roles.join(', ')}; key `, code(r.signer.keyid), ')', ...forWhom];
+  const roles = ` (roles: ${r.signer.roles.join(', ')}; key `;
+  return [strong(r.signer.name), roles, code(r.signer.keyid), ')', ...forWhom, ...unattributed];
 }
 
 function verdictLine(a: ApprovalVerdict): Line {
@@ -388,7 +421,8 @@ function context(records: readonly ReportRecord[]): Context {
     const p = r.entry.predicate;
     const target = p.approves?.digest.sha256;
     if (target !== undefined) deciders.set(target, [...(deciders.get(target) ?? []), r.claim.index]);
-    if (p.config !== undefined && p.changeType !== 'approval') {
+    // An unattributed configuration is nobody's: it is not the baseline of the next one.
+    if (p.config !== undefined && p.changeType !== 'approval' && r.attributed) {
       const key = JSON.stringify([p.model?.id ?? null, p.environment ?? null]);
       const prev = lastConfig.get(key);
       if (prev !== undefined) previousConfig.set(r.claim.index, prev);
@@ -480,12 +514,14 @@ function sections(input: ReportInput): { title: string; sections: Section[] } {
   const ctx = context(records);
   const outcomes = ctx.outcomes;
   const matched = records.filter((r) => r.claim.role === 'match');
-  const changes = matched.filter((r) => r.entry.predicate.changeType !== 'approval');
+  // Unattributed records are listed apart and counted as nothing (search/attribution.ts).
+  const unattributed = records.filter((r) => !r.attributed);
+  const changes = matched.filter((r) => r.entry.predicate.changeType !== 'approval' && r.attributed);
   const types = new Map<string, number>();
   for (const r of changes) types.set(r.claim.changeType, (types.get(r.claim.changeType) ?? 0) + 1);
   const typeList = [...types].map(([t, n]) => `${n} ${t}`).join(', ');
   const notApproved = changes.filter((r) => outcomes.get(r.claim.index)?.approved !== true);
-  const approvals = records.filter((r) => r.entry.predicate.changeType === 'approval');
+  const approvals = records.filter((r) => r.entry.predicate.changeType === 'approval' && r.attributed);
   const countedIndexes = new Set([...outcomes.values()].flatMap((o) => o.approvals.filter((v) => v.counted).map((v) => v.index)));
   const counted = approvals.filter((a) => countedIndexes.has(a.claim.index)).length;
   const ctxApprovals = records.filter((r) => r.claim.role === 'approval').length;
@@ -529,6 +565,18 @@ function sections(input: ReportInput): { title: string; sections: Section[] } {
           ],
           [['Approval records'], [`${approvals.length} (${counted} counting)`]],
           [['Added for context'], [`${plural(ctxApprovals, 'approval')} of these changes logged outside the query; ${plural(ctxChanges, 'change')} outside the query that approvals here decide on`]],
+          ...(unattributed.length === 0
+            ? []
+            : [
+                [
+                  ['Unattributed (not counted)'],
+                  [
+                    unattributed
+                      .map((r) => `entry ${r.claim.index} (${r.claim.changeType}: ${(r.unattributed ?? '').split(':')[0]!})`)
+                      .join(', '),
+                  ],
+                ] as [Line, Line],
+              ]),
           [['Proven against'], [`checkpoint of size ${m.checkpoint.size}, root ${m.checkpoint.rootHash}, ${cosigned}`]],
           [['The log at export'], [`checkpoint of ${latest}`]],
         ],

@@ -58,7 +58,7 @@ import {
   type Manifest,
   type ManifestRecord,
 } from './manifest.js';
-import { readPackEntry, sha256Hex, type Allowlist, type AllowlistReader } from './record.js';
+import { readPackEntry, sha256Hex, type Allowlist, type AllowlistReader, type PackAttribution } from './record.js';
 import { approvalOutcomes, renderReports, type ReportCosigner, type ReportInput, type ReportRecord } from './report.js';
 
 /** Default tolerance between the log's clock and the witnesses' clocks: five minutes. */
@@ -310,7 +310,7 @@ export function verifyPack(files: ReadonlyMap<string, Uint8Array>, options: Veri
   const skew = (options.maxClockSkewSeconds ?? DEFAULT_MAX_CLOCK_SKEW_SECONDS) * 1000;
   const firstCosign = cp.witnesses.length === 0 ? undefined : cp.witnesses.reduce((a, w) => (w.timestamp < a.timestamp ? w : a));
   const records: ReportRecord[] = [];
-  const yourSigners = new Map<number, SignerInfo | null>();
+  const yourJudgements = new Map<number, PackAttribution>();
   let previous: ManifestRecord | undefined;
   for (const claim of m.records) {
     const n = claim.index;
@@ -356,17 +356,32 @@ export function verifyPack(files: ReadonlyMap<string, Uint8Array>, options: Veri
     for (const [what, said, is] of claims) {
       if (said !== is) fail('CLAIM_MISMATCH', eFile, `${M} says its ${what} is ${show(said)}, but the entry's is ${show(is)}`, n);
     }
-    const signer = packAllowlist.signerOf(entry.envelope, p.changeType);
+    const judged = packAllowlist.attribute(entry, Date.parse(claim.time));
+    const signer = judged.signer;
     if (show(signerClaim(signer)) !== show(claim.signer)) {
       const is = signer === null ? `no key in ${PACK_FILES.submitters} made its signature` : `its signature is by ${signer.name} (key ${signer.keyid})`;
       fail('CLAIM_MISMATCH', eFile, `${M} says it was signed by ${show(claim.signer)}, but ${is}`, n);
     }
+    // Packs from before attribution was recorded say nothing: the verifier judges anyway.
+    const unattributed = judged.attributed ? undefined : (judged.why ?? 'not attributed');
+    const claimed = claim.attributed;
+    if (claimed !== undefined && (claimed !== judged.attributed || claim.unattributed !== unattributed)) {
+      const is = judged.attributed ? 'it is attributed' : `it is not attributed (${unattributed!})`;
+      const says = `${M} says it is ${claimed ? '' : 'not '}attributed`;
+      fail('CLAIM_MISMATCH', eFile, `${says}, but under ${PACK_FILES.submitters} ${is}`, n);
+    }
     if (yours !== undefined) {
-      const s = yours.allowlist.signerOf(entry.envelope, p.changeType);
-      yourSigners.set(n, s);
+      const j = yours.allowlist.attribute(entry, Date.parse(claim.time));
+      const s = j.signer;
+      yourJudgements.set(n, j);
       if ((s?.name ?? null) !== (signer?.name ?? null)) {
         const is = s === null ? 'no key of your allowlist made its signature' : `under your allowlist it is signed by ${s.name}`;
         fail('CLAIM_MISMATCH', eFile, `the pack says it was signed by ${signer?.name ?? 'no allowlisted key'}, but ${is}`, n);
+      }
+      if (j.attributed !== judged.attributed) {
+        const is = j.attributed ? 'attributed under your allowlist' : `not attributed under your allowlist (${j.why ?? ''})`;
+        const pack = `the pack's ${PACK_FILES.submitters} ${judged.attributed ? 'attributes it' : 'does not attribute it'}`;
+        fail('CLAIM_MISMATCH', eFile, `${pack}, but it is ${is}`, n);
       }
     }
     if ((claim.approves === undefined) !== (p.approves === undefined)) {
@@ -385,7 +400,8 @@ export function verifyPack(files: ReadonlyMap<string, Uint8Array>, options: Veri
     if (firstCosign !== undefined && t > firstCosign.timestamp * 1000 + skew) {
       fail('CLAIM_MISMATCH', M, `it says the entry was logged at ${claim.time}, but witness ${firstCosign.name} had cosigned a checkpoint including it at ${new Date(firstCosign.timestamp * 1000).toISOString()}`, n);
     }
-    records.push({ claim, entry, signer });
+    const attributed = judged.attributed;
+    records.push({ claim, entry, signer, attributed, ...(unattributed === undefined ? {} : { unattributed }) });
   }
 
   // Roles and what approvals approve, across records.
@@ -433,7 +449,9 @@ export function verifyPack(files: ReadonlyMap<string, Uint8Array>, options: Veri
   checkDigest(m, files, PACK_FILES.html);
 
   const outcomes =
-    yours === undefined ? approvalOutcomes(records) : approvalOutcomes(records, (r) => yourSigners.get(r.claim.index) ?? null);
+    yours === undefined
+      ? approvalOutcomes(records)
+      : approvalOutcomes(records, (r) => yourJudgements.get(r.claim.index) ?? { attributed: false, signer: null });
   return {
     manifest: m,
     records,

@@ -23,12 +23,18 @@
  * - `keyid` (optional): the DSSE keyid hint this key signs with; default its fingerprint
  *   (hex SHA-256 of the DER key), which is a hint for it too. keyids, fingerprints and keys
  *   must be unique.
+ * - `until` (optional): an RFC 3339 UTC time after which the key is retired: the log takes
+ *   no more records signed by it, and records the log integrated after that time are not
+ *   attributed to it (search/attribution.ts). What it signed before stays attributed, so a
+ *   retired key stays on the list; deleting an entry withdraws the attribution of every
+ *   record its key signed (for a key that must be presumed compromised from the start).
  * Unknown fields are refused, so a typo never silently widens or narrows access.
  *
  * SubmitterRegistry holds the current list and reloads it without a restart: reload()
  * (call it on SIGHUP) or watch() (polls the file's status, so editors that replace the
  * file by rename are seen). A file that fails to parse never replaces a good list.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { LogError } from '../util/errors.js';
 import { ReloadableFile } from '../util/reloadable-file.js';
@@ -50,16 +56,24 @@ export interface Submitter {
   environments?: string[];
   keyid: string;
   publicKey: PublicKeyInfo;
+  /** Retired after this time (RFC 3339 UTC, as written), if ever. */
+  until?: string;
 }
 
 /** A parsed allowlist. */
 export interface SubmitterList {
   submitters: readonly Submitter[];
+  /**
+   * Hex SHA-256 of the file it was parsed from (parseSubmitters): the record index
+   * re-judges its records when the list in force has another.
+   */
+  readonly digest?: string;
   /** The submitter whose keyid or key fingerprint is `keyid` (the DSSE hint), if any. */
   byKeyid(keyid: string): readonly Submitter[];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+const UTC_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const ENV_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}\*?$|^\*$/;
 
 function bad(why: string): LogError {
@@ -77,11 +91,11 @@ function parseSubmitter(v: unknown, i: number): Submitter {
   const at = `submitters[${i}]`;
   if (!isJsonObject(v)) throw bad(`${at} must be an object`);
   for (const key of Object.keys(v)) {
-    if (!['name', 'roles', 'environments', 'keyid', 'publicKey'].includes(key)) {
+    if (!['name', 'roles', 'environments', 'keyid', 'publicKey', 'until'].includes(key)) {
       throw bad(`${at}.${key} is not a known field`);
     }
   }
-  const { name, roles, environments, keyid, publicKey } = v;
+  const { name, roles, environments, keyid, publicKey, until } = v;
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw bad(`${at}.name must be 1 to 128 of letters, digits and ._@+- (starting alphanumeric)`);
   }
@@ -101,6 +115,12 @@ function parseSubmitter(v: unknown, i: number): Submitter {
   };
   if (environments !== undefined) {
     s.environments = stringList(environments, `${at}.environments`, (e) => ENV_PATTERN.test(e));
+  }
+  if (until !== undefined) {
+    if (typeof until !== 'string' || !UTC_TIME.test(until) || Number.isNaN(Date.parse(until))) {
+      throw bad(`${at}.until must be an RFC 3339 UTC time like 2026-03-03T14:32:00Z`);
+    }
+    s.until = until;
   }
   return s;
 }
@@ -140,6 +160,7 @@ export function parseSubmitters(bytes: Uint8Array): SubmitterList {
   }
   return {
     submitters,
+    digest: createHash('sha256').update(bytes).digest('hex'),
     byKeyid: (keyid) => {
       const s = hints.get(keyid);
       return s === undefined ? [] : [s];
@@ -153,6 +174,25 @@ export function allowsEnvironment(s: Submitter, environment: string): boolean {
   return s.environments.some((p) =>
     p.endsWith('*') ? environment.startsWith(p.slice(0, -1)) : environment === p
   );
+}
+
+/** True when the key is not retired at `atMs` (its `until`, if any, is not before it). */
+export function inForceAt(s: Submitter, atMs: number): boolean {
+  return s.until === undefined || atMs <= Date.parse(s.until);
+}
+
+/**
+ * The list without the keys retired at `atMs`: what may sign a record submitted then
+ * (POST /v1/records). The hints of retired keys answer nothing, so their signatures are
+ * UNKNOWN_KEY.
+ */
+export function keysInForce(list: SubmitterList, atMs: number): SubmitterList {
+  if (list.submitters.every((s) => inForceAt(s, atMs))) return list;
+  const submitters = list.submitters.filter((s) => inForceAt(s, atMs));
+  return {
+    submitters,
+    byKeyid: (keyid) => list.byKeyid(keyid).filter((s) => submitters.includes(s)),
+  };
 }
 
 export type { ReloadResult, WatchOptions } from '../util/reloadable-file.js';

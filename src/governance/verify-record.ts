@@ -115,7 +115,17 @@ export function rolesFor(predicate: GovernancePredicate | undefined): readonly R
   return predicate?.changeType === 'approval' ? ['approver'] : ['engineer', 'ci'];
 }
 
-function authorize(signers: Submitter[], predicate: GovernancePredicate | undefined): Submitter {
+/**
+ * Check 8 of verifyRecord: the first of `signers` (allowlisted keys whose signatures
+ * verified) whose role and environments permit the statement. Shared with the attribution
+ * of logged records (search/attribution.ts), so that what the log accepts and what counts
+ * as attributed follow one rule.
+ * @throws LogError FORBIDDEN saying which role or environment is missing.
+ */
+export function authorize(
+  signers: readonly Submitter[],
+  predicate: GovernancePredicate | undefined
+): Submitter {
   const roles = rolesFor(predicate);
   const env = predicate?.environment;
   const allowed = signers.find(

@@ -8,10 +8,12 @@
  * - its signer is known (its signature verifies under an allowlisted key), has the
  *   `approver` role, and may act for the change's environment (the environment is read
  *   from the change, never from the approval, which only copies it);
+ * - the approval itself is attributed (attribution.ts: `attributed` not false);
  * - its signer is not the change's signer, nor the change's `author` (on whose behalf CI
  *   signed): nobody approves their own change.
- * Each approver's latest counted decision stands. A change is approved when at least one
- * approver's latest decision is `approve` and none's is `reject`.
+ * Each approver's latest counted decision stands. A change is approved when it is itself
+ * attributed, at least one approver's latest decision is `approve` and none's is `reject`:
+ * an unattributed change is never approved, whatever approvals name it.
  */
 
 /** Who signed a record, as the allowlist names them. */
@@ -33,6 +35,10 @@ export interface ApprovalView {
   /** When the log integrated it (RFC 3339). */
   time: string;
   reason?: string;
+  /** False when the approval is not attributed (attribution.ts); absent: as `signer` says. */
+  attributed?: boolean;
+  /** Why it is not attributed. */
+  unattributed?: string;
 }
 
 /** An approval with the verdict on it. */
@@ -49,6 +55,10 @@ export interface ChangeView {
   author?: string | undefined;
   /** The change's environment: an approver must be allowed there. */
   env?: string | null | undefined;
+  /** False when the change is not attributed: then it is never approved. */
+  attributed?: boolean | undefined;
+  /** Why it is not attributed. */
+  unattributed?: string | undefined;
 }
 
 /** The outcome of evaluateApprovals. */
@@ -60,6 +70,8 @@ export interface ApprovalOutcome {
   approvedBy: string[];
   /** Names whose latest counted decision is reject. */
   rejectedBy: string[];
+  /** Set when the change itself is not attributed (why), which alone makes it unapproved. */
+  unattributed?: string;
 }
 
 /**
@@ -81,24 +93,33 @@ export function evaluateApprovals(
   });
   const approvedBy = [...latest].filter(([, d]) => d === 'approve').map(([n]) => n);
   const rejectedBy = [...latest].filter(([, d]) => d === 'reject').map(([n]) => n);
-  return {
-    approved: approvedBy.length > 0 && rejectedBy.length === 0,
+  const outcome: ApprovalOutcome = {
+    approved: change.attributed !== false && approvedBy.length > 0 && rejectedBy.length === 0,
     approvals: verdicts,
     approvedBy,
     rejectedBy,
   };
+  if (change.attributed === false) {
+    outcome.unattributed = change.unattributed ?? 'no allowlisted submitter may have made it';
+  }
+  return outcome;
 }
 
 function disqualify(change: ChangeView, a: ApprovalView, asOf: number | undefined): string | undefined {
   if (a.index <= change.index) return `logged (entry ${a.index}) before the change it names`;
   if (asOf !== undefined && Date.parse(a.time) > asOf) return `logged later, at ${a.time}`;
-  if (a.signer === null) return 'its signature matches no key on the allowlist';
+  if (a.signer === null) {
+    return a.unattributed?.startsWith('RETIRED') === true
+      ? `the approval is not attributed (${a.unattributed})`
+      : 'its signature matches no key on the allowlist';
+  }
   const name = a.signer.name;
   if (!a.signer.roles.includes('approver')) return `${name} does not have the approver role`;
   const env = change.env ?? undefined;
   if (env !== undefined && !mayActIn(a.signer.environments, env)) {
     return `${name} may not approve changes in ${env}`;
   }
+  if (a.attributed === false) return `the approval is not attributed (${a.unattributed ?? 'unknown reason'})`;
   if (change.signer !== null && name === change.signer.name) {
     return `self-approval: ${name} signed the change`;
   }
@@ -116,6 +137,7 @@ function mayActIn(patterns: readonly string[] | undefined, env: string): boolean
 
 /** A one-line account of why a change is not approved (for error messages). */
 export function whyNotApproved(outcome: ApprovalOutcome): string {
+  if (outcome.unattributed !== undefined) return `the change itself is unattributed (${outcome.unattributed})`;
   if (outcome.rejectedBy.length > 0) return `rejected by ${outcome.rejectedBy.join(', ')}`;
   if (outcome.approvals.length === 0) return 'it has no approval';
   const reasons = outcome.approvals.map((a) => {

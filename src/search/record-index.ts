@@ -12,12 +12,20 @@
  * poll of the log's size for entries logged otherwise. Writes are not fsynced: losing
  * the tail of the index only means catching up again.
  *
- * Who signed a record is decided when it is indexed: its signatures are checked against
- * the allowlist in force (attribution.ts; the log also takes raw entries on /v1/entries,
- * which nobody checked). A record no allowlisted key signed is indexed with `signer:
- * null`, and as an approval it never counts. The signer's roles and environments are
- * stored as the allowlist said then. A rebuild attributes with the allowlist in force
- * then.
+ * Whether a record is attributed, and to whom, is decided when it is indexed, by
+ * attributeRecord (attribution.ts) under the allowlist in force, at the record's
+ * integration time (a key retired with `until` keeps what it signed before). The log also
+ * takes raw entries on /v1/entries, which nobody checked: such an entry is indexed like
+ * any record, but with `attributed: false` and why (`unattributed`); it is searchable and
+ * shown marked, it is never approved and as an approval it never counts. The signer's
+ * roles and environments are stored as the allowlist said then. The index remembers
+ * which allowlist judged its records (`~allowlist`, the file's SHA-256): when the list in
+ * force is another (reloaded, or changed while the server was down), the next catch-up
+ * first judges every indexed record again under it (reading each record's entry, one
+ * batch per chunk, the marker written last, so a crash only means judging again), and
+ * searches answer under the new list as soon as each chunk is written. So a key removed
+ * from the list withdraws the attribution of what it signed, and a key retired with
+ * `until` keeps what the log integrated before then.
  *
  * When was it logged: `time` is the timestamp of the first checkpoint that included the
  * entry (the log's integration time, not the submitter's `createdAt` claim).
@@ -28,6 +36,7 @@
  * | key                                  | value                                 |
  * |--------------------------------------|---------------------------------------|
  * | `~format`, `~indexed`                | format version; {size, root} marker   |
+ * | `~allowlist`                         | SHA-256 of the allowlist that judged  |
  * | `r␀<index>`                          | the record's summary (IndexedRecord)  |
  * | `d␀<envelope sha256>`                | its index                             |
  * | `s␀<alg:digest>␀<index>`             | every subject digest                  |
@@ -48,7 +57,7 @@ import type { DigestSet, Subject } from '../governance/intoto.js';
 import type { ChangeType } from '../governance/predicate-types.js';
 import type { SubmitterList } from '../governance/submitters.js';
 import { parseRecord, type ParsedRecord } from '../governance/verify-record.js';
-import { attributeSigner } from './attribution.js';
+import { attributeRecord } from './attribution.js';
 import { evaluateApprovals, type ApprovalVerdict, type SignerInfo } from './approvals.js';
 import type { IndexKv, KvOp } from './kv.js';
 import type { SearchQuery } from './query.js';
@@ -64,9 +73,11 @@ export interface IndexedRecord {
   modelDigest?: DigestSet;
   env: string | null;
   configDigest?: DigestSet;
-  /** Null when no key of the allowlist (when indexed) made its signature. */
+  /** Whether it counts as a governance statement by `signer` (attributeRecord). */
+  attributed: boolean;
+  /** Who signed it (attributeRecord); null when no key of the allowlist in force did. */
   signer: SignerInfo | null;
-  /** Why there is no signer (the refusal verifyRecord gave). */
+  /** Why it is not attributed (a code as verifyRecord refuses, and the reason). */
   unattributed?: string;
   /** When the log integrated it (RFC 3339, milliseconds). */
   time: string;
@@ -124,7 +135,7 @@ export interface RecordIndexOptions {
 }
 
 /** Bumped when the key layout or the summary changes: an older index is rebuilt. */
-const FORMAT = '1';
+const FORMAT = '2';
 const SEP = '\x00';
 const MAX_STORED_SUBJECTS = 16;
 /** Most keys one search looks at before answering a (possibly short) page with `next`. */
@@ -152,13 +163,17 @@ export class RecordIndex {
   private lastWarning = '';
   private dated: { lo: number; hi: number; ms: number } | undefined;
   private counted = 0;
+  /** The digest of the allowlist the indexed records were judged under ('' for none). */
+  private judgedWith: string | undefined;
 
   private constructor(
     private readonly opts: RecordIndexOptions,
-    indexed: number
+    indexed: number,
+    judgedWith: string | undefined
   ) {
     this.indexed = indexed;
     this.wanted = indexed;
+    this.judgedWith = judgedWith;
   }
 
   /**
@@ -168,7 +183,7 @@ export class RecordIndex {
    */
   static async open(opts: RecordIndexOptions): Promise<RecordIndex> {
     const { kv, store } = opts;
-    const [format, markerText] = await kv.getMany(['~format', '~indexed']);
+    const [format, markerText, judgedWith] = await kv.getMany(['~format', '~indexed', '~allowlist']);
     let size = 0;
     let valid = format === FORMAT;
     if (valid && markerText !== undefined) {
@@ -186,9 +201,9 @@ export class RecordIndex {
     if (!valid) {
       await kv.clear();
       await kv.batch([{ type: 'put', key: '~format', value: FORMAT }]);
-      size = 0;
+      return new RecordIndex(opts, 0, digestOf(opts.submitters()));
     }
-    return new RecordIndex(opts, size);
+    return new RecordIndex(opts, size, size === 0 ? digestOf(opts.submitters()) : judgedWith);
   }
 
   /** Records indexed since open (or the last rebuild). */
@@ -207,7 +222,7 @@ export class RecordIndex {
    */
   async catchUp(): Promise<void> {
     const target = this.opts.size();
-    while (this.indexed < target) {
+    while (this.indexed < target || this.allowlistChanged()) {
       if (this.closed) throw new LogError('CLOSED', 'the record index is closed');
       this.wanted = Math.max(this.wanted, target);
       this.loop ??= this.run().finally(() => {
@@ -238,6 +253,7 @@ export class RecordIndex {
     this.wanted = 0;
     this.dated = undefined;
     this.counted = 0;
+    this.judgedWith = digestOf(this.opts.submitters());
     await this.catchUp();
   }
 
@@ -248,7 +264,8 @@ export class RecordIndex {
   startPolling(ms: number): void {
     if (this.poller !== undefined) return;
     this.poller = setInterval(() => {
-      if (this.closed || this.loop !== undefined || this.opts.size() <= this.indexed) return;
+      if (this.closed || this.loop !== undefined) return;
+      if (this.opts.size() <= this.indexed && !this.allowlistChanged()) return;
       this.catchUp().then(
         () => (this.lastWarning = ''),
         (err: unknown) => this.warnOnce(`record index: cannot catch up: ${(err as Error).message}`)
@@ -278,8 +295,17 @@ export class RecordIndex {
     this.opts.warn?.(line);
   }
 
+  /** True when the allowlist in force is not the one the indexed records were judged under. */
+  private allowlistChanged(): boolean {
+    return digestOf(this.opts.submitters()) !== this.judgedWith;
+  }
+
   private async run(): Promise<void> {
     const chunk = this.opts.chunk ?? 1024;
+    // One list for the whole run: a reload during it is caught by the next.
+    const list = this.opts.submitters();
+    const digest = digestOf(list);
+    if (digest !== this.judgedWith) await this.rejudge(list, digest);
     while (this.indexed < this.wanted) {
       const from = this.indexed;
       const to = Math.min(this.wanted, from + chunk);
@@ -287,7 +313,7 @@ export class RecordIndex {
       const ops: KvOp[] = [];
       let records = 0;
       for (let i = 0; i < entries.length; i++) {
-        const found = await this.summarize(from + i, entries[i]!, to);
+        const found = await this.summarize(from + i, entries[i]!, to, list);
         if (found === undefined) continue;
         ops.push(...keysOf(found.rec, found.subjects));
         records++;
@@ -295,17 +321,69 @@ export class RecordIndex {
       const cp = await this.opts.store.readCheckpoint(to);
       const marker = { size: to, ...(cp === undefined ? {} : { root: toBase64(cp.rootHash) }) };
       ops.push({ type: 'put', key: '~indexed', value: JSON.stringify(marker) });
+      ops.push({ type: 'put', key: '~allowlist', value: digest });
       await this.opts.kv.batch(ops);
       this.indexed = to;
       this.counted += records;
     }
   }
 
+  /**
+   * Judges every indexed record again under `list` (see the module comment): rewrites the
+   * summaries whose attribution changed, and their signer keys, a chunk per batch; then
+   * records `digest` as the list that judged them.
+   */
+  private async rejudge(list: SubmitterList | undefined, digest: string): Promise<void> {
+    const end = 'r\x01';
+    let after = `r${SEP}`;
+    let changed = 0;
+    for (;;) {
+      const page: [string, string][] = [];
+      for await (const kvp of this.opts.kv.entries({ gt: after, lt: end, limit: 256 })) page.push(kvp);
+      if (page.length === 0) break;
+      after = page[page.length - 1]![0];
+      const ops: KvOp[] = [];
+      for (const [k, text] of page) {
+        const old = JSON.parse(text) as IndexedRecord;
+        const [entry] = await this.opts.store.readEntries(old.index, old.index + 1);
+        if (entry === undefined) continue;
+        let parsed: ParsedRecord;
+        try {
+          parsed = parseRecord(entry);
+        } catch (err) {
+          if (!isLogError(err)) throw err;
+          continue; // indexed as a record by another version: left as it was
+        }
+        const now = attributeRecord(parsed, list, Date.parse(old.time));
+        const same =
+          now.attributed === old.attributed &&
+          now.why === old.unattributed &&
+          JSON.stringify(now.signer) === JSON.stringify(old.signer);
+        if (same) continue;
+        const rec: IndexedRecord = { ...old, attributed: now.attributed, signer: now.signer };
+        delete rec.unattributed;
+        if (now.why !== undefined) rec.unattributed = now.why;
+        for (const id of signerIds(old)) ops.push({ type: 'del', key: key('g', id, pad(old.index)) });
+        ops.push({ type: 'put', key: k, value: JSON.stringify(rec) });
+        for (const id of signerIds(rec)) {
+          ops.push({ type: 'put', key: key('g', id, pad(rec.index)), value: '' });
+        }
+        changed++;
+      }
+      if (ops.length > 0) await this.opts.kv.batch(ops);
+    }
+    // Written last: a crash before it means judging again, which rewrites nothing twice.
+    await this.opts.kv.batch([{ type: 'put', key: '~allowlist', value: digest }]);
+    this.judgedWith = digest;
+    if (changed > 0) this.opts.warn?.(`record index: the allowlist changed: ${changed} records judged anew`);
+  }
+
   /** The summary of entry `index`, or undefined when it is not a record. */
   private async summarize(
     index: number,
     entry: Uint8Array,
-    limit: number
+    limit: number,
+    list: SubmitterList | undefined
   ): Promise<{ rec: IndexedRecord; subjects: readonly Subject[] } | undefined> {
     let parsed: ParsedRecord;
     try {
@@ -316,13 +394,9 @@ export class RecordIndex {
       }
       return undefined;
     }
-    const { signer, why } = attributeSigner(
-      parsed.envelope,
-      this.opts.submitters(),
-      parsed.predicate?.changeType ?? null
-    );
-    const time = new Date(await this.integrationTime(index, limit)).toISOString();
-    const rec = summary(index, parsed, signer, why, time);
+    const ms = await this.integrationTime(index, limit);
+    const attribution = attributeRecord(parsed, list, ms);
+    const rec = summary(index, parsed, attribution, new Date(ms).toISOString());
     return { rec, subjects: parsed.statement.subject };
   }
 
@@ -440,14 +514,25 @@ export class RecordIndex {
         decision: a.approves!.decision,
         time: a.time,
         ...(a.reason === undefined ? {} : { reason: a.reason }),
+        ...attributionOf(a),
       }));
     const outcome = evaluateApprovals(
-      { index: rec.index, signer: rec.signer, author: rec.author, env: rec.env },
+      { index: rec.index, signer: rec.signer, author: rec.author, env: rec.env, ...attributionOf(rec) },
       views
     );
     const { approves: _none, ...change } = rec;
     return { ...change, approvals: outcome.approvals, approved: outcome.approved };
   }
+}
+
+/** What identifies an allowlist in `~allowlist`: its file's digest, '' for none (or unknown). */
+function digestOf(list: SubmitterList | undefined): string {
+  return list?.digest ?? '';
+}
+
+/** The ids a record is found by with `signer=` (its signer's name and keyid). */
+function signerIds(r: IndexedRecord): string[] {
+  return r.signer === null ? [] : [...new Set([r.signer.name, r.signer.keyid])];
 }
 
 /** The key range a search scans (see RecordIndex.search), as its prefix. */
@@ -488,13 +573,19 @@ function matches(r: IndexedRecord, q: SearchQuery): boolean {
   return true;
 }
 
+/** The attribution fields of a stored summary. */
+function attributionOf(r: IndexedRecord): { attributed: boolean; unattributed?: string } {
+  const { attributed, unattributed } = r;
+  return unattributed === undefined ? { attributed } : { attributed, unattributed };
+}
+
 function summary(
   index: number,
   parsed: ParsedRecord,
-  signer: SignerInfo | null,
-  unattributed: string | undefined,
+  attribution: { attributed: boolean; signer: SignerInfo | null; why?: string },
   time: string
 ): IndexedRecord {
+  const { signer, why: unattributed } = attribution;
   const p = parsed.predicate;
   const subjects = parsed.statement.subject;
   const rec: IndexedRecord = {
@@ -503,6 +594,7 @@ function summary(
     changeType: p?.changeType ?? null,
     model: p?.model?.id ?? null,
     env: p?.environment ?? null,
+    attributed: attribution.attributed,
     signer,
     time,
     envelopeDigest: parsed.envelopeDigest,
@@ -551,9 +643,7 @@ function keysOf(r: IndexedRecord, subjects: readonly Subject[]): KvOp[] {
   if (r.env !== null) ops.push(put(key('e', r.env, i)));
   if (r.model !== null && r.env !== null) ops.push(put(key('M', r.model, r.env, i)));
   if (r.changeType !== null) ops.push(put(key('c', r.changeType, i)));
-  if (r.signer !== null) {
-    for (const id of new Set([r.signer.name, r.signer.keyid])) ops.push(put(key('g', id, i)));
-  }
+  for (const id of signerIds(r)) ops.push(put(key('g', id, i)));
   if (r.approves !== undefined) ops.push(put(key('a', r.approves.envelopeDigest, i)));
   return ops;
 }

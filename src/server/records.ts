@@ -10,7 +10,12 @@
  *                                      subject digest, signer, time (src/search/query.ts)
  *   GET  /v1/records/<index>           one record as search presents it
  *
- * A submission is checked with verifyRecord (src/governance/verify-record.ts); a refusal
+ * Search and record answers carry `attributed` (src/search/attribution.ts): entries logged
+ * through /v1/entries are indexed too, and those no allowlisted submitter may have made
+ * are `attributed: false`, with why in `unattributed`, and never approved.
+ *
+ * A submission is checked with verifyRecord (src/governance/verify-record.ts) against the
+ * keys in force now (a key retired with `until` signs nothing new); a refusal
  * (TOO_LARGE, MALFORMED, UNSIGNED, UNKNOWN_KEY, BAD_SIGNATURE, FORBIDDEN) is answered
  * before anything is logged. What is logged is the canonical envelope, through the app's
  * own `POST /v1/entries` route, so the receipt, the `?wait=witnessed` handling and their
@@ -29,7 +34,7 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { MAX_ENVELOPE_SIZE } from '../governance/dsse.js';
-import { SubmitterRegistry, type SubmitterList } from '../governance/submitters.js';
+import { SubmitterRegistry, keysInForce, type SubmitterList } from '../governance/submitters.js';
 import { verifyRecord } from '../governance/verify-record.js';
 import { LevelKv } from '../search/kv.js';
 import { parseSearchParams } from '../search/query.js';
@@ -77,7 +82,9 @@ export function registerRecords(app: Hono, deps: RecordsDeps): void {
   });
   app.post('/v1/records', limit, async (c) => {
     const { submitters, index } = enabled();
-    const record = verifyRecord(new Uint8Array(await c.req.arrayBuffer()), submitters());
+    // Keys retired (`until`) before now sign nothing new.
+    const inForce = keysInForce(submitters(), Date.now());
+    const record = verifyRecord(new Uint8Array(await c.req.arrayBuffer()), inForce);
     // Logged through the app's own /v1/entries route: one receipt and wait implementation.
     // Already authorized as a record (tokens.ts), so marked as the server's own write.
     const wait = c.req.query('wait');

@@ -192,6 +192,8 @@ describe('candor monitor --rules end to end', () => {
         `prod-signers@${usDeploy}`,
         `prod-signers@${byMallory}`,
         `unverified-record@${byMallory}`,
+        // Logged raw, by a key its allowlist entry does not permit there: not attributed.
+        `unverified-record@${usDeploy}`,
       ].sort()
     );
     expect(first.stdout.split('\n').filter((l) => l.includes('"type":"entry"'))).toHaveLength(next);
@@ -201,14 +203,17 @@ describe('candor monitor --rules end to end', () => {
       parameters: [{ path: 'guardrail.toxicity_threshold', movement: 'decreased', old: '0.85', new: '0.80' }],
     });
     expect(find(firstAlerts, 'prod-signers', usDeploy).details.why).toMatch(/release-ci, whose allowlist entry does not cover prod-us-1/);
+    expect(find(firstAlerts, 'unverified-record', usDeploy).details.why).toMatch(
+      /^FORBIDDEN: release-ci may not record changes for environment prod-us-1/
+    );
     expect(find(firstAlerts, 'prod-signers', byDave).summary).toMatch(/signed by dave, not among the signers this rule allows \(release-ci\)/);
     expect(first.stderr).toMatch(/pager: HTTP 503; retrying in 0\.1 s/);
 
-    // The windows are in the state; wait (on the same clock the monitor reads) until all
-    // have passed, then run again.
+    // The windows are in the state (none for the unattributed usDeploy: not a change);
+    // wait (on the same clock the monitor reads) until all have passed, then run again.
     const state = JSON.parse(await readFile(p('state/state.json'), 'utf8')) as { rules: { pending: { deadline: string; entry: { index: number } }[] } };
     expect(state.rules.pending.map((w) => w.entry.index).sort((a, b) => a - b)).toEqual(
-      [release, lowered, unapproved, noReason, byDave, usDeploy, selfApproved, raised].sort((a, b) => a - b)
+      [release, lowered, unapproved, noReason, byDave, selfApproved, raised].sort((a, b) => a - b)
     );
     const deadline = Math.max(...state.rules.pending.map((w) => Date.parse(w.deadline)));
     while (Date.now() <= deadline) await new Promise((r) => setTimeout(r, deadline + 5 - Date.now()));
@@ -233,7 +238,7 @@ describe('candor monitor --rules end to end', () => {
     // Every alert reached every action exactly once.
     const all = [...firstAlerts, ...secondAlerts];
     const ids = all.map((a) => a.id).sort();
-    expect(new Set(ids).size).toBe(8);
+    expect(new Set(ids).size).toBe(9);
     const appended = alertsIn(await readFile(p('hook.jsonl'), 'utf8'));
     expect(appended.map((a) => a.id).sort()).toEqual(ids);
     const delivered = hookRequests.slice(1); // the first request was answered 503

@@ -124,6 +124,13 @@ describe('governance records end to end (candor serve --submitters)', () => {
     expect((await post(carolEntry(2))).status).toBe(403);
     const before = (await (await fetch(`${server!.url}/healthz`)).json()) as { size: number };
     expect(before.size).toBe(3);
+    // Removing her key withdraws the attribution of what she signed (the index judges its
+    // records again under the list in force).
+    const withdrawn = await until("carol's record withdrawn", async () => {
+      const r = (await (await fetch(`${server!.url}/v1/records/2`)).json()) as { attributed: boolean; unattributed?: string };
+      return r.attributed ? undefined : r;
+    });
+    expect(withdrawn.unattributed).toMatch(/^UNKNOWN_KEY/);
   });
 
   it('keeps the index across restarts, catches up after a kill, and rebuilds to the same answers', async () => {
@@ -151,18 +158,25 @@ describe('governance records end to end (candor serve --submitters)', () => {
     const incremental = await all();
     expect(incremental).toHaveLength(6);
 
-    // Rebuilt offline, and with --reindex: the same answers.
+    // carol back on the list while the server is down: the index judges its records again
+    // when it opens, and her record is hers again.
     expect(await server!.stop()).toBe(0);
-    // A rebuild attributes signers with the allowlist in force: carol is back on it.
     const carol = { name: 'carol', roles: ['engineer'], publicKey: Buffer.from(RKEYS.mallory.publicKey.spki).toString('base64') };
     await writeFile(p('submitters.json'), recordsAllowlist([carol]));
+    await start();
+    const rejudged = await all();
+    expect(rejudged[2]).toMatchObject({ index: 2, attributed: true, signer: { name: 'carol' } });
+    expect(rejudged.filter((_, i) => i !== 2)).toEqual(incremental.filter((_, i) => i !== 2));
+    expect(server!.output()).toMatch(/the allowlist changed: 1 records judged anew/);
+    // Rebuilt offline, and with --reindex: the same answers.
+    expect(await server!.stop()).toBe(0);
     const reindex = await candor(['reindex', '--data', data, '--submitters', p('submitters.json')]);
     expect(reindex.stderr).toBe('');
     expect(reindex.stdout).toMatch(/indexed 6 entries of .*: 6 records/);
     expect(reindex.code).toBe(0);
     await start('--reindex');
     expect(server!.output()).toMatch(/rebuilding the record index from 6 entries/);
-    expect(await all()).toEqual(incremental);
+    expect(await all()).toEqual(rejudged);
     // The index is locked while the server runs: reindex says so.
     const locked = await candor(['reindex', '--data', data, '--submitters', p('submitters.json')]);
     expect(locked.code).toBe(1);

@@ -282,6 +282,19 @@ describe("your trust material, not the pack's", () => {
     const altered = edited(p.files, PACK_FILES.submitters, (b) => Buffer.from(b).toString().replace('"alice"', '"alicf"'));
     expect(failure(altered)).toMatchObject({ code: 'CLAIM_MISMATCH', file: PACK_FILES.submitters });
   });
+
+  test('your allowlist: attribution must be the same under it too', () => {
+    // alice's key, but no longer allowed in prod-eu-1: her safety-config would not count.
+    const narrowed = JSON.parse(recordsAllowlist()) as { submitters: { name: string; environments?: string[] }[] };
+    narrowed.submitters.find((s) => s.name === 'alice')!.environments = ['staging'];
+    const bytes = utf8(JSON.stringify(narrowed));
+    expect(failure(p.files, { submitters: { allowlist: readNodeAllowlist(bytes), bytes } })).toMatchObject({
+      code: 'CLAIM_MISMATCH',
+      entry: 2,
+      file: entryFileName(2),
+      message: expect.stringMatching(/attributes it, but it is not attributed under your allowlist \(FORBIDDEN: alice may not record changes for environment prod-eu-1/),
+    });
+  });
 });
 
 describe('one changed byte anywhere', () => {

@@ -44,6 +44,22 @@ describe('evaluateApprovals', () => {
     expect(evaluateApprovals(change, [a(signer('dan', ['approver'], ['prod-*']))]).approved).toBe(true);
   });
 
+  test('an unattributed change is never approved; an unattributed approval never counts', () => {
+    const forged = { ...change, signer: null, attributed: false, unattributed: 'BAD_SIGNATURE: forged' };
+    const o = evaluateApprovals(forged, [a(signer('bob'))]);
+    expect(o).toMatchObject({ approved: false, approvedBy: ['bob'], unattributed: 'BAD_SIGNATURE: forged' });
+    expect(whyNotApproved(o)).toBe('the change itself is unattributed (BAD_SIGNATURE: forged)');
+    // Signed by an approver, but not attributed (say its own environment is not bob's).
+    const notHis = a(signer('bob'), 'approve', { attributed: false, unattributed: 'FORBIDDEN: bob may not record changes for environment x' });
+    const p = evaluateApprovals(change, [notHis]);
+    expect(p.approved).toBe(false);
+    expect(p.approvals[0]).toMatchObject({ counted: false, why: 'the approval is not attributed (FORBIDDEN: bob may not record changes for environment x)' });
+    // A retired key: no signer, and the reason says so.
+    const retired = a(null, 'approve', { attributed: false, unattributed: 'RETIRED: signed by bob, whose key was retired at …' });
+    expect(evaluateApprovals(change, [retired]).approvals[0]!.why).toMatch(/^the approval is not attributed \(RETIRED: signed by bob/);
+    expect(evaluateApprovals({ ...change, attributed: true }, [a(signer('bob'), 'approve', { attributed: true })]).approved).toBe(true);
+  });
+
   test("each approver's latest decision stands; a standing rejection vetoes", () => {
     expect(evaluateApprovals(change, [a(signer('bob')), a(signer('dan'), 'reject')])).toMatchObject({
       approved: false,

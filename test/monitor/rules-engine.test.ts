@@ -96,7 +96,8 @@ describe('unexpected-signer and unverified-record', () => {
         `as-allowlisted@${altered}`, `as-allowlisted@${bob}`, `as-allowlisted@${ciElsewhere}`, `as-allowlisted@${mallory}`,
         `by-keyid@${alice}`, `by-keyid@${altered}`, `by-keyid@${bob}`, `by-keyid@${mallory}`,
         `prod-signers@${alice}`, `prod-signers@${altered}`, `prod-signers@${bob}`, `prod-signers@${ciElsewhere}`, `prod-signers@${mallory}`,
-        `unverified-record@${altered}`, `unverified-record@${mallory}`,
+        `unverified-record@${altered}`, `unverified-record@${bob}`, `unverified-record@${ciElsewhere}`,
+        `unverified-record@${mallory}`,
       ].sort()
     );
     const get = (rule: string, index: number): RuleAlert => alerts.find((a) => a.rule === rule && a.entry.index === index)!;
@@ -109,6 +110,12 @@ describe('unexpected-signer and unverified-record', () => {
     expect(get('as-allowlisted', bob).details.why).toMatch(/signed by bob \(roles: approver\), without the role engineer or ci/);
     expect(get('prod-signers', mallory).details.why).toMatch(/no key on the submitter allowlist made its signature \(UNKNOWN_KEY/);
     expect(get('unverified-record', altered).details.why).toMatch(/^BAD_SIGNATURE: a signature names release-ci's key/);
+    // Signed by allowlisted keys that may not make these records: not attributed either.
+    expect(get('unverified-record', ciElsewhere).summary).toBe(
+      `entry ${ciElsewhere}: deployment of bot in prod-us by release-ci: not attributed: FORBIDDEN: ` +
+        'release-ci may not record changes for environment prod-us (allowed: staging, prod-eu-*)'
+    );
+    expect(get('unverified-record', bob).details.why).toMatch(/^FORBIDDEN: bob \(roles: approver\) may not submit deployment records/);
     const alert = get('prod-signers', alice);
     expect(alert).toMatchObject({
       type: 'rule-alert',
@@ -180,7 +187,9 @@ describe('parameter-lowered', () => {
   };
   const cfg = (o: Record<string, unknown>): string =>
     JSON.stringify({ temperature: '0.2', system_prompt: 'Be helpful.', ...o, guardrail: { toxicity_threshold: '0.85', pii_filter: true, ...(o.guardrail as object) } });
-  const change = (env: string, config: string, key = RKEYS.ci): Uint8Array =>
+  // alice (engineer, every environment): release-ci may not record changes in prod or
+  // prod-eu, and a record its allowlist entry does not permit is unattributed (not compared).
+  const change = (env: string, config: string, key = RKEYS.alice): Uint8Array =>
     signed(safetyConfig('bot', env, config, { reason: `config change ${sha256(utf8(config)).slice(0, 8)}` }), key);
 
   it('compares each config with the previous one of the same model and environment, exactly', () => {
@@ -228,7 +237,7 @@ describe('parameter-lowered', () => {
       },
     });
     expect(alert!.summary).toBe(
-      `entry ${after}: safety-config of bot in prod-eu by release-ci: guardrail.toxicity_threshold decreased "0.85" -> "0.80" (previous config: entry ${before})`
+      `entry ${after}: safety-config of bot in prod-eu by alice: guardrail.toxicity_threshold decreased "0.85" -> "0.80" (previous config: entry ${before})`
     );
     expect(alert!.details.configDigest).toBe(alert!.record.configDigest);
   });

@@ -4,13 +4,17 @@
  * fails: not a DSSE envelope with an in-toto statement, or an invalid governance
  * predicate) are skipped.
  *
- * Who signed a record is decided with the monitor's own copy of the allowlist
- * (`--submitters`): the allowlisted keys that made a valid signature (search/attribution.ts).
- * A record no allowlisted key signed raises `unverified-record` (and `unexpected-signer`
- * where a rule of that kind matches it) and is otherwise ignored: it opens no approval
- * window, is not compared with or remembered as a configuration, and is not judged for
- * its reason. Approvals nobody on the allowlist signed are still attached to the change
- * they name, where evaluateApprovals (search/approvals.ts) refuses to count them.
+ * Who signed a record, and whether it counts, is decided with the monitor's own copy of
+ * the allowlist (`--submitters`) by attributeRecord (search/attribution.ts), the rule
+ * every reader of records applies: a valid signature by an allowlisted key, not retired
+ * (`until`) when the record was observed, whose roles and environments permit it. A record
+ * that is not attributed (forged, altered, by an unknown or retired key, or by a key that
+ * may not make it: the log's POST /v1/records refuses these, POST /v1/entries takes any
+ * bytes) raises `unverified-record` (and `unexpected-signer` where a rule of that kind
+ * matches it) and is otherwise ignored: it opens no approval window, is not compared with
+ * or remembered as a configuration, and is not judged for its reason. Unattributed
+ * approvals are still attached to the change they name, where evaluateApprovals
+ * (search/approvals.ts) refuses to count them.
  *
  * Time (unapproved-change): a record is `observed` at the time of the poll that first
  * fetched a checkpoint containing it (the monitor's clock, read before the fetch). Its
@@ -29,7 +33,7 @@ import type { GovernancePredicate, ParameterGroup, ParameterValue } from '../../
 import { allowsEnvironment, type Submitter, type SubmitterList } from '../../governance/submitters.js';
 import { parseRecord, rolesFor, type ParsedRecord } from '../../governance/verify-record.js';
 import { evaluateApprovals, whyNotApproved } from '../../search/approvals.js';
-import { chooseSigner, signerInfo, verifiedSigners } from '../../search/attribution.js';
+import { attributeRecord, chooseSigner, signerInfo, verifiedSigners } from '../../search/attribution.js';
 import { isLogError } from '../../util/errors.js';
 import { toBase64 } from '../../util/bytes.js';
 import {
@@ -76,6 +80,8 @@ interface Facts {
   p: GovernancePredicate | undefined;
   signers: Submitter[];
   unverified?: string;
+  /** attributeRecord's verdict: only attributed records are changes. */
+  attributed: boolean;
   summary: RecordSummary;
   evidence: EntryEvidence;
 }
@@ -246,11 +252,14 @@ export class RuleEngine {
       if (isLogError(err)) return; // not a record
       throw err;
     }
-    const { signers, why } = verifiedSigners(parsed.envelope, list);
+    const { signers } = verifiedSigners(parsed.envelope, list);
+    // Retirement is judged at the poll that saw the entry (the monitor has no log time).
+    const attribution = attributeRecord(parsed, list, observedMs);
     const facts: Facts = {
       parsed,
       p: parsed.predicate,
       signers,
+      attributed: attribution.attributed,
       summary: summarize(parsed, signers),
       evidence: {
         index,
@@ -260,19 +269,23 @@ export class RuleEngine {
         observed: iso(observedMs),
       },
     };
-    if (why !== undefined) facts.unverified = why;
+    if (attribution.why !== undefined) facts.unverified = attribution.why;
     const seen = {
       env: facts.p?.environment,
       model: facts.p?.model?.id,
       changeType: facts.p?.changeType,
     };
-    const verifiedChange = facts.p !== undefined && facts.p.changeType !== 'approval' && signers.length > 0;
+    const verifiedChange = facts.p !== undefined && facts.p.changeType !== 'approval' && facts.attributed;
     for (const rule of this.config.rules) {
       if (!matches(rule, seen)) continue;
       switch (rule.condition) {
         case 'unverified-record':
-          if (signers.length === 0) {
-            const summary = `${headline(index, facts.summary)}: no key on the submitter allowlist made its signature`;
+          if (!facts.attributed) {
+            const what =
+              signers.length === 0
+                ? 'no key on the submitter allowlist made its signature'
+                : `not attributed: ${facts.unverified ?? ''}`;
+            const summary = `${headline(index, facts.summary)}: ${what}`;
             this.fire(rule, facts.evidence, facts.summary, summary, { why: facts.unverified }, nowMs);
           }
           break;
@@ -520,6 +533,10 @@ export class RuleEngine {
         decision: approves.decision,
         time: facts.evidence.observed,
       };
+      if (!facts.attributed) {
+        a.attributed = false;
+        if (facts.unverified !== undefined) a.unattributed = facts.unverified;
+      }
       if (facts.p!.reason !== undefined) a.reason = facts.p!.reason;
       w.approvals.push(a);
     }
