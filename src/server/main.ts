@@ -21,6 +21,7 @@ import { fastLane } from './fast-lane.js';
 import { createKeyFile, readKeyFile } from './keyfile.js';
 import { nodeEd25519Signer, useNodeCrypto } from './node-crypto.js';
 import { startRecords } from './records.js';
+import { checkRestoredDataDir } from '../recovery/guard.js';
 
 export interface ServeConfig {
   dataDir: string;
@@ -73,6 +74,7 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
   const say = config.say ?? (() => {});
   useNodeCrypto(); // the same hashes and signatures, several times faster than the isomorphic defaults
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await checkRestoredDataDir(config.dataDir, config.keyFile); // an unfinished or keyless restore
   const store = new LevelStore(join(config.dataDir, 'db'));
   await store.open();
   try {
