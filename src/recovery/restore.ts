@@ -89,10 +89,10 @@ export async function restoreLog(options: RestoreOptions): Promise<RestoreRecord
     throw new LogError('CONFLICT', `the signer key is not the key of the log ${verifierKey}`);
   }
   const created = await prepareDir(dataDir, say);
-  const cp = await fetchVerifiedCheckpoint(source, verifierKey);
-  options.expect?.(cp);
-  say(`restoring "${cp.origin}" at size ${cp.size} (root ${toBase64(cp.rootHash)}) from ${options.from}`);
   try {
+    const cp = await fetchVerifiedCheckpoint(source, verifierKey);
+    options.expect?.(cp);
+    say(`restoring "${cp.origin}" at size ${cp.size} (root ${toBase64(cp.rootHash)}) from ${options.from}`);
     await writeFileSynced(join(dataDir, RESTORE_MARKER), `restore from ${options.from}\n`);
     await syncDir(dataDir);
     await rebuild(options, cp, say);
