@@ -64,7 +64,7 @@ export function restoreCommand(args: string[], io: GovernanceIo = nodeIo): Promi
     useNodeCrypto();
     const { readKeyFile } = await import('../server/keyfile.js');
     const { verifierKeyOf } = await import('../recovery/backup.js');
-    const { restoreLog } = await import('../recovery/restore.js');
+    const { assertRestorable, restoreLog } = await import('../recovery/restore.js');
     const say = (line: string): void => io.err(`${line}\n`);
     try {
       const givenKey = values.key === undefined ? undefined : await readKeyFile(values.key);
@@ -72,6 +72,7 @@ export function restoreCommand(args: string[], io: GovernanceIo = nodeIo): Promi
       if (givenKey !== undefined && pinned !== undefined && verifierKeyOf(givenKey) !== pinned) {
         throw new LogError('CONFLICT', `--verifier-key is not the key of ${values.key}`);
       }
+      await assertRestorable(dir); // before reading what may be a large source
       let record;
       if (from !== undefined) {
         const { openBackup } = await import('../recovery/restore-backup.js');

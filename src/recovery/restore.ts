@@ -184,6 +184,23 @@ async function rebuild(options: RestoreOptions, cp: VerifiedSourceCheckpoint, sa
 }
 
 /**
+ * Checks, without changing anything, that `dir` may be restored into (see prepareDir), so
+ * that a restore can refuse before it reads a large source.
+ * @throws LogError CONFLICT when it holds anything but an unfinished restore.
+ */
+export async function assertRestorable(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  const names = await readdir(dir);
+  if (names.length === 0 || (names.includes(RESTORE_MARKER) && names.every((n) => RESTORE_NAMES.includes(n)))) return;
+  throw notEmpty(dir, names);
+}
+
+function notEmpty(dir: string, names: string[]): LogError {
+  const found = names.slice(0, 5).join(', ');
+  return new LogError('CONFLICT', `${dir} is not empty: restore builds a new data directory (found ${found})`);
+}
+
+/**
  * Makes sure `dir` may be restored into: missing (created, mode 0700), empty, or holding
  * only what a crashed restore left (cleared). Returns whether it created the directory.
  */
@@ -199,7 +216,7 @@ async function prepareDir(dir: string, say: (l: string) => void): Promise<boolea
     await clearRestore(dir, false);
     return false;
   }
-  throw new LogError('CONFLICT', `${dir} is not empty: restore builds a new data directory (found ${names.slice(0, 5).join(', ')})`);
+  throw notEmpty(dir, names);
 }
 
 /** Removes what a restore writes in `dir` (and `dir` itself when the restore created it). */

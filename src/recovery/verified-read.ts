@@ -46,7 +46,12 @@ export async function fetchVerifiedCheckpoint(
   const url = `${source.url}/checkpoint`;
   const timeoutMs = source.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
   const body = await httpGet(source.fetch, url, { maxBytes: MAX_CHECKPOINT_BYTES, timeoutMs });
-  const note = new TextDecoder('utf-8', { fatal: true }).decode(body!);
+  let note: string;
+  try {
+    note = new TextDecoder('utf-8', { fatal: true }).decode(body!);
+  } catch (err) {
+    throw new LogError('MALFORMED', `${url}: the checkpoint is not UTF-8 text`, { cause: err });
+  }
   try {
     const { checkpoint } = openCheckpoint(note, ed25519Verifier(verifierKey));
     return { origin: checkpoint.origin, size: checkpoint.size, rootHash: checkpoint.rootHash, note };
