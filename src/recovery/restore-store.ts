@@ -19,6 +19,7 @@
  * the restore again. A half-restored directory never opens as a log.
  */
 import { LevelStore, type LevelPut } from '../storage/level-store.js';
+import { DedupIndex } from '../storage/dedup-index.js';
 import { SUBLEVEL, rootKey } from '../storage/keys.js';
 import type { IntegrationBatch } from '../storage/store.js';
 
@@ -49,6 +50,18 @@ export class RestoreStore extends LevelStore {
     } finally {
       this.intermediate = false;
     }
+  }
+
+  /**
+   * Committed entries at most waiting for the leaf-hash index. A server lets a million
+   * wait (a burst of appends should not wait for the index); a restore commits as fast as
+   * it can read, so that queue would fill and hold about a hundred megabytes for nothing:
+   * here commits wait for the index after one batch's worth of entries instead.
+   */
+  static readonly MAX_PENDING_ENTRIES = 65_536;
+
+  protected override makeDedupIndex(dir: string): DedupIndex {
+    return new DedupIndex(dir, RestoreStore.MAX_PENDING_ENTRIES, LevelStore.LEVEL_OPTIONS);
   }
 
   protected override async writeBatch(ops: LevelPut[]): Promise<void> {

@@ -300,6 +300,22 @@ describe('backup and restore', () => {
     expect(await text(`${copy.url}/checkpoint`)).toBe(manifest.checkpoint);
   });
 
+  it('prints its usage with --help and exits 2 on bad usage', async () => {
+    for (const command of ['backup', 'restore']) {
+      const help = await runCandor([command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain('--from-tiles URL --data DIR');
+      expect(help.stdout).toContain('--with-key');
+    }
+    const both = await runCandor(['restore', '--from', backup, '--from-tiles', origin.url, '--data', join(dir, 'x')]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give one of --from PATH and --from-tiles URL');
+    const keyless = await runCandor(['restore', '--from-tiles', origin.url, '--data', join(dir, 'x')]);
+    expect(keyless.code).toBe(2);
+    expect(keyless.stderr).toContain('--verifier-key VKEY or --key FILE');
+    expect(existsSync(join(dir, 'x'))).toBe(false);
+  });
+
   it('backs up a stopped log from its own store', async () => {
     const final = await text(`${origin.url}/checkpoint`);
     expect(await origin.stop()).toBe(0);
