@@ -24,10 +24,16 @@ export async function checkRestoredDataDir(dataDir: string, keyFile: string | un
   }
   const recordPath = join(dataDir, RESTORE_RECORD);
   if (keyFile !== undefined || existsSync(join(dataDir, 'log.key')) || !existsSync(recordPath)) return;
-  const record = JSON.parse(await readFile(recordPath, 'utf8')) as Partial<RestoreRecord>;
+  let record: Partial<RestoreRecord> = {};
+  try {
+    record = JSON.parse(await readFile(recordPath, 'utf8')) as Partial<RestoreRecord>;
+  } catch {
+    // Unreadable: the key it names is unknown, the refusal stands.
+  }
+  const whose = typeof record.verifierKey === 'string' ? `the signer key of ${record.verifierKey}` : "the log's signer key";
   throw new LogError(
     'NOT_FOUND',
     `${dataDir} was restored without the log's signing key, so it cannot sign checkpoints: ` +
-      `serve it with --key FILE, the signer key of ${String(record.verifierKey)}`
+      `serve it with --key FILE, ${whose}`
   );
 }
