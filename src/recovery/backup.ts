@@ -34,6 +34,9 @@ import { BACKUP_FORMAT, KEY_FILE, MANIFEST_FILE, SUMS_FILE, sumsLine, type Backu
 import { TileBuilder } from './tile-builder.js';
 import { fetchVerifiedCheckpoint, verifiedBundles, type TileSource } from './verified-read.js';
 
+/** Files being written and fsynced at once. */
+const MAX_WRITES_IN_FLIGHT = 16;
+
 /** Options for writeBackup. */
 export interface BackupOptions {
   source: TileSource;
@@ -90,11 +93,27 @@ export async function writeBackup(options: BackupOptions): Promise<BackupResult>
   };
   let files = 0;
   let bytes = 0;
+  // Files are written and fsynced a few at a time: one fsync after another would make the
+  // backup wait for the disk once per file, concurrent ones share the journal's commits.
+  const writing = new Set<Promise<void>>();
+  let writeError: { err: unknown } | undefined;
+  const settle = async (all: boolean): Promise<void> => {
+    while (writing.size > (all ? 0 : MAX_WRITES_IN_FLIGHT - 1)) await Promise.race(writing);
+    if (writeError !== undefined) throw writeError.err;
+  };
   const put = async (path: string, data: Uint8Array | string, mode?: number): Promise<void> => {
     const full = join(tmp, path);
     await dirs.forFile(full);
     const raw = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-    await writeFileSynced(full, raw, mode);
+    await settle(false);
+    const w: Promise<void> = writeFileSynced(full, raw, mode).then(
+      () => void writing.delete(w),
+      (err: unknown) => {
+        writing.delete(w);
+        writeError ??= { err };
+      }
+    );
+    writing.add(w);
     pendingSums += sumsLine(toHex(nodeSha256(raw)), path);
     if (pendingSums.length > 64 * 1024) await flushSums();
     files++;
@@ -123,6 +142,7 @@ export async function writeBackup(options: BackupOptions): Promise<BackupResult>
       throw new LogError('PROOF_FAILED', `the entries read do not hash to the checkpoint's root (size ${cp.size})`);
     }
     if (signerKey !== undefined) await put(KEY_FILE, signerKey + '\n', 0o600);
+    await settle(true); // every file listed is written and fsynced
     await flushSums();
     await sums.sync();
     const sumsSize = (await sums.stat()).size;
@@ -148,6 +168,7 @@ export async function writeBackup(options: BackupOptions): Promise<BackupResult>
     await renameSynced(tmp, out);
     return { manifest, bytes: bytes + sumsSize + manifestText.length };
   } catch (err) {
+    await Promise.all(writing);
     await sums?.close();
     await rm(tmp, { recursive: true, force: true });
     throw err;
