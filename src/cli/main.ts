@@ -39,6 +39,7 @@ import { reindexCommand } from './reindex.js';
 import { RECORDS_USAGE } from './records-client.js';
 import { exportCommand, EVIDENCE_USAGE } from './export.js';
 import { verifyExportCommand } from './verify-export.js';
+import { RECOVERY_USAGE } from './backup.js';
 
 const USAGE = `usage: candor <command> [flags]
 
@@ -76,7 +77,7 @@ commands:
               sends CANDOR_TOKEN as its API token when set
   checkpoint  print the log's latest checkpoint: [--url URL]
               (--url defaults to CANDOR_URL or http://127.0.0.1:8080)
-${VERIFY_USAGE}${GOVERNANCE_USAGE}${RECORDS_USAGE}${EVIDENCE_USAGE}${MONITOR_USAGE}  witness     run a witness daemon (candor witness --help)
+${VERIFY_USAGE}${GOVERNANCE_USAGE}${RECORDS_USAGE}${EVIDENCE_USAGE}${MONITOR_USAGE}${RECOVERY_USAGE}  witness     run a witness daemon (candor witness --help)
 `;
 
 /** Exit codes: 0 success, 1 operation failed, 2 bad usage. */
@@ -127,6 +128,10 @@ async function main(argv: string[]): Promise<number> {
       return exportCommand(rest);
     case 'verify-export':
       return verifyExportCommand(rest);
+    case 'backup':
+      return (await import('./backup.js')).backupCommand(rest);
+    case 'restore':
+      return (await import('./restore.js')).restoreCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -22,6 +22,7 @@ import { createKeyFile, readKeyFile } from './keyfile.js';
 import { nodeEd25519Signer, useNodeCrypto } from './node-crypto.js';
 import { startRecords } from './records.js';
 import { checkWriteExposure, isLoopback, loadTokens, resolveTokensFile, startTokens } from './tokens.js';
+import { checkRestoredDataDir } from '../recovery/guard.js';
 
 export interface ServeConfig {
   dataDir: string;
@@ -87,6 +88,7 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
   checkWriteExposure(config.host, tokensFile !== undefined, config.openWrites === true);
   const loadedTokens = await loadTokens(tokensFile);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await checkRestoredDataDir(config.dataDir, config.keyFile); // an unfinished or keyless restore
   const store = new LevelStore(join(config.dataDir, 'db'));
   await store.open();
   try {
