@@ -178,7 +178,12 @@ export function createApp(deps: AppDeps): Hono {
     });
   });
 
-  app.get('/healthz', (c) => c.json({ ok: true, size: log.size }));
+  app.get('/healthz', (c) => {
+    // Unhealthy once a read found the store corrupt (integrity.ts): run candor fsck.
+    const corruption = log.corruption;
+    if (corruption !== undefined) return c.json({ ok: false, size: log.size, reason: `corrupt: ${corruption}` }, 503);
+    return c.json({ ok: true, size: log.size });
+  });
 
   app.get('/metrics', (c) => {
     c.header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
