@@ -19,6 +19,99 @@ import { LogError } from '../util/errors.js';
 import type { RepairWrite, StoredCheckpoint } from './store.js';
 
 /**
+ * A view of the tree of one checkpoint through stored tiles (with some laid over them),
+ * that authenticates tiles against the checkpoint's root (see the module comment).
+ */
+export class TreeView {
+  private readonly tiles = new Map<string, ExpandedTile>();
+  private readonly good = new Set<string>();
+  private rootChecked = false;
+
+  /**
+   * @param readTile the store's tile (level, index) at its stored width, or undefined.
+   * @param overlay tiles that replace the stored ones, by `level/index`.
+   */
+  constructor(
+    readonly size: number,
+    private readonly rootHash: Uint8Array,
+    private readonly readTile: (level: number, index: number) => Promise<Uint8Array | undefined>,
+    private readonly overlay: ReadonlyMap<string, Uint8Array> = new Map()
+  ) {}
+
+  /**
+   * Tile (level, index) at its width in the tree, as the view holds it (not authenticated).
+   * @throws LogError PROOF_FAILED when the view has no such tile at that width.
+   */
+  async tile(level: number, index: number): Promise<ExpandedTile> {
+    const id = `${level}/${index}`;
+    let tile = this.tiles.get(id);
+    if (tile !== undefined) return tile;
+    const width = tileWidth(level, index, this.size);
+    const data = this.overlay.get(id) ?? (await this.readTile(level, index));
+    if (data === undefined || data.length < width * HASH_SIZE) {
+      throw new LogError('PROOF_FAILED', `hash tile ${id} is missing or short in the store`);
+    }
+    tile = new ExpandedTile(data.subarray(0, width * HASH_SIZE));
+    this.tiles.set(id, tile);
+    return tile;
+  }
+
+  /**
+   * Authenticates tile (level, index): up its parents to the right edge, and the edge and
+   * top against the root.
+   * @throws LogError PROOF_FAILED naming the first tile that does not hash as it must.
+   */
+  async authenticate(level: number, index: number): Promise<void> {
+    for (;;) {
+      const id = `${level}/${index}`;
+      if (this.good.has(id)) return;
+      if (tileWidth(level, index, this.size) < TILE_WIDTH) {
+        await this.checkRoot();
+        this.good.add(id);
+        return;
+      }
+      const root = (await this.tile(level, index)).node(TILE_HEIGHT, 0);
+      const parentIndex = Math.floor(index / TILE_WIDTH);
+      const parent = await this.tile(level + 1, parentIndex);
+      if (!equalBytes(root, parent.nodeView(0, index - parentIndex * TILE_WIDTH))) {
+        throw new LogError('PROOF_FAILED', `hash tile ${id} does not hash to its hash in tile ${level + 1}/${parentIndex}`);
+      }
+      this.good.add(id);
+      level++;
+      index = parentIndex;
+    }
+  }
+
+  /** authenticate() as a yes or no. */
+  async isAuthentic(level: number, index: number): Promise<boolean> {
+    try {
+      await this.authenticate(level, index);
+      return true;
+    } catch (err) {
+      if (err instanceof LogError && err.code === 'PROOF_FAILED') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * The right edge and the top: the root from the tiles must be the checkpoint's.
+   * @throws LogError PROOF_FAILED when it is not.
+   */
+  async checkRoot(): Promise<void> {
+    if (this.rootChecked || this.size === 0) return;
+    const hashes: Uint8Array[] = [];
+    for (const id of rangeNodes(0, this.size)) {
+      const t = tileForNode(id);
+      hashes.push((await this.tile(t.tileLevel, t.tileIndex)).node(t.subLevel, t.subIndex));
+    }
+    if (!equalBytes(foldRange(hashes), this.rootHash)) {
+      throw new LogError('PROOF_FAILED', `the tiles do not hash to the root of the checkpoint of size ${this.size}`);
+    }
+    this.rootChecked = true;
+  }
+}
+
+/**
  * Checks `fix` against the tree of `latest` (see the module comment).
  * @param readTile the store's tile (level, index) at its stored width, or undefined.
  * @throws LogError PROOF_FAILED naming the first tile or entry that is not the tree's;
@@ -39,57 +132,20 @@ export async function checkRepair(
     }
     overlay.set(`${t.level}/${t.index}`, t.data);
   }
-  const tiles = new Map<string, ExpandedTile>();
-  const view = async (level: number, index: number): Promise<ExpandedTile> => {
-    const id = `${level}/${index}`;
-    let tile = tiles.get(id);
-    if (tile !== undefined) return tile;
-    const width = tileWidth(level, index, size);
-    const data = overlay.get(id) ?? (await readTile(level, index));
-    if (data === undefined || data.length < width * HASH_SIZE) {
-      throw new LogError('PROOF_FAILED', `hash tile ${id} is missing: repair it first (or with this)`);
-    }
-    tile = new ExpandedTile(data.subarray(0, width * HASH_SIZE));
-    tiles.set(id, tile);
-    return tile;
-  };
-  const authenticated = new Set<string>();
-  const authenticate = async (level: number, index: number): Promise<void> => {
-    for (;;) {
-      const id = `${level}/${index}`;
-      if (authenticated.has(id)) return;
-      authenticated.add(id);
-      if (tileWidth(level, index, size) < TILE_WIDTH) return; // an edge tile: the root check
-      const root = (await view(level, index)).node(TILE_HEIGHT, 0);
-      const parentIndex = Math.floor(index / TILE_WIDTH);
-      const parent = await view(level + 1, parentIndex);
-      if (!equalBytes(root, parent.nodeView(0, index - parentIndex * TILE_WIDTH))) {
-        throw new LogError('PROOF_FAILED', `hash tile ${id} does not hash to its hash in tile ${level + 1}/${parentIndex}`);
-      }
-      level++;
-      index = parentIndex;
-    }
-  };
-  for (const t of fix.tiles) await authenticate(t.level, t.index);
-  for (const b of fix.bundles) await authenticate(0, b.index);
-  if (size > 0 && (fix.tiles.length > 0 || fix.bundles.length > 0)) {
-    // The right edge and the top: the root from the tiles must be the checkpoint's.
-    const hashes: Uint8Array[] = [];
-    for (const id of rangeNodes(0, size)) {
-      const t = tileForNode(id);
-      hashes.push((await view(t.tileLevel, t.tileIndex)).node(t.subLevel, t.subIndex));
-    }
-    if (!equalBytes(foldRange(hashes), latest!.rootHash)) {
-      throw new LogError('PROOF_FAILED', `the tiles do not hash to the root of the latest checkpoint (size ${size})`);
-    }
+  if (size === 0 || latest === undefined) {
+    if (fix.tiles.length > 0 || fix.bundles.length > 0) throw new LogError('MALFORMED', 'the empty tree has nothing to repair');
+    return;
   }
+  const view = new TreeView(size, latest.rootHash, readTile, overlay);
+  for (const t of fix.tiles) await view.authenticate(t.level, t.index);
   for (const b of fix.bundles) {
     const width = tileWidth(0, b.index, size);
     if (width === 0 || b.entries.length !== width) {
       const why = `a repair of entry bundle ${b.index} must hold its ${width} entries in the tree of size ${size}`;
       throw new LogError('MALFORMED', why);
     }
-    const tile = await view(0, b.index);
+    await view.authenticate(0, b.index);
+    const tile = await view.tile(0, b.index);
     for (let i = 0; i < width; i++) {
       const e = b.entries[i]!;
       if (!(e instanceof Uint8Array) || e.length === 0 || e.length > 65535) {
