@@ -6,13 +6,13 @@
  * Why a file of its own. When LevelDB skips a corrupt block at the end of its write-ahead
  * log, the store is left exactly as it was some commits earlier: consistent, contiguous,
  * and short of entries that were acknowledged. Nothing inside the store can tell; only a
- * record kept outside that write-ahead log can. One 64-byte write in place per commit (not
+ * record kept outside that write-ahead log can. One 96-byte write in place per commit (not
  * per entry), after the commit is durable and off the append path (not awaited, coalesced:
  * a burst of commits writes the latest once). It is not fsynced: after a power loss it may
  * lag the store, which only makes the check weaker for the commits just before; it is never
  * ahead of what was committed, so a mark ahead of the store means lost commits.
  *
- * Format: ASCII `<size> <root hash hex>`, space-padded to 63 bytes, then a newline. A mark
+ * Format: ASCII `<size> <root hash hex>`, space-padded to 95 bytes, then a newline. A mark
  * that does not parse (a torn write) is treated as absent.
  */
 import { open, readFile, type FileHandle } from 'node:fs/promises';
@@ -22,7 +22,7 @@ import { fromHex, toHex } from '../util/bytes.js';
 /** The mark's file name inside the LevelDB directory (LevelDB ignores names it does not own). */
 export const COMMIT_MARK_FILE = 'candor-committed';
 
-const MARK_BYTES = 64;
+const MARK_BYTES = 96;
 
 /** What a mark says: the latest committed size and its root hash. */
 export interface Mark {

@@ -174,4 +174,22 @@ describe('integrity end to end', () => {
     expect(found.code, found.stdout + found.stderr).toBe(10);
     expect(found.stdout).toContain(`[${lo}, ${hi})`);
   });
+
+  it('(c) a corrupt block at the end of the write-ahead log: start-up refuses, the commit mark names the lost tail', async () => {
+    const dataDir = await tempDir();
+    const server = await serve(dataDir);
+    for (let b = 0; b < 60; b++) await addBatch(server.url, b * 40, b * 40 + 40);
+    await stop(server);
+    // Entry 2390 is in the last commit: the store alone would look like an older, whole log.
+    const { path, at } = await findOnDisk(join(dataDir, 'db'), '.log', '<<candor-entry-002390>>');
+    await flipByte(path, at + 10);
+
+    const refused = await runCandor(['serve', '--data', dataDir, '--host', '127.0.0.1', '--port', '0']);
+    expect(refused.code, refused.stdout + refused.stderr).not.toBe(0);
+    expect(refused.stderr).toMatch(/lost its last commits \(commits up to size 2400 were acknowledged, but the latest checkpoint is \d+/);
+    expect(refused.stderr).toMatch(/entries \[\d+, 2400\) are gone/);
+    const found = await runCandor(['fsck', '--data', dataDir, '--quick']);
+    expect(found.code, found.stdout + found.stderr).toBe(10);
+    expect(found.stdout).toMatch(/^CORRUPT commit mark: commits up to size 2400 were acknowledged/);
+  });
 });
