@@ -183,7 +183,7 @@ async function refill(
   const fetchFn = options.fetch ?? ((u, init) => fetch(u, init));
   const meta = await store.readMeta();
   if (meta === undefined) throw new SourceError(`the store in ${dataDir} has no identity record: nothing to check ${url} against`);
-  const body = await httpGet(fetchFn, `${url}/checkpoint`, { maxBytes: 1 << 20, timeoutMs: DEFAULT_FETCH_TIMEOUT_MS });
+  const body = await httpGet(fetchFn, `${url}/checkpoint`, { maxBytes: 1024 * 1024, timeoutMs: DEFAULT_FETCH_TIMEOUT_MS });
   let tree: TrustedTree;
   try {
     const { checkpoint } = openCheckpoint(body!, ed25519Verifier(meta.verifierKey), { origin: meta.origin });
