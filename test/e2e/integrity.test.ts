@@ -53,7 +53,7 @@ async function addBatch(url: string, from: number, to: number): Promise<void> {
   const res = await fetch(`${url}/v1/entries/batch`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/octet-stream' },
-    body: encodeChunk(entries, 0, entries.length),
+    body: Buffer.from(encodeChunk(entries, 0, entries.length)),
   });
   expect(res.status).toBe(200);
 }
