@@ -84,17 +84,25 @@ export class Integrity {
   }
 
   /**
-   * Checks tile data just read from the store for tile (level, index) and returns what of
-   * it may be trusted: the full tile when the tree has it full, else the edge's prefix
-   * (never hashes beyond the committed tree, which a store may briefly show).
+   * Reads tile (level, index) from the store with `read` and returns what of it may be
+   * trusted: the full tile when the tree has it full, else the edge's prefix (never hashes
+   * beyond the committed tree, which a store may briefly show). The tree is taken before
+   * the read: a store never holds less than what was committed when a read began.
    * @throws LogError NOT_FOUND when the committed tree has no hashes in that tile;
    *   CORRUPT naming the tile when it is missing, short, or does not hash as it must.
    */
-  async checkTile(level: number, index: number, data: Uint8Array | undefined): Promise<Uint8Array> {
+  async checkTile(level: number, index: number, read: () => Promise<Uint8Array | undefined>): Promise<Uint8Array> {
     const size = this.source.size();
+    const edgeBefore = this.source.edgeTile(level); // replaced, never mutated, by commits
     const width = tileWidth(level, index, size);
     const name = `hash tile ${level}/${index}`;
     if (width === 0) throw new LogError('NOT_FOUND', `${name} is not in the tree of size ${size}`);
+    let data: Uint8Array | undefined;
+    try {
+      data = await read();
+    } catch (err) {
+      throw this.note(err);
+    }
     if (data === undefined) throw this.corrupt(`${name} is missing from the store (tree size ${size})`);
     if (data.length < width * HASH_SIZE) {
       const why = `${name} holds ${data.length / HASH_SIZE} hashes in the store, the tree has ${width}`;
@@ -103,7 +111,7 @@ export class Integrity {
     if (width < TILE_WIDTH) {
       // The right edge of this level: exactly the integrator's copy, checked at open against
       // the checkpoint's root and extended only by commits it computed itself.
-      const edge = this.source.edgeTile(level);
+      const edge = edgeBefore;
       const want = width * HASH_SIZE;
       if (edge === undefined || edge.index !== index || edge.data.length < want) {
         throw this.corrupt(`${name} is the right edge of the tree but the log has no such edge (size ${size})`);

@@ -106,7 +106,7 @@ export class Log {
     });
     // From here on every tile read from the store is checked against the tree (the tiles
     // loaded so far were checked against the checkpoint's root by Integrator.load).
-    cache.check = (level, index, data) => this.integrity.checkTile(level, index, data);
+    cache.check = (level, index, read) => this.integrity.checkTile(level, index, read);
     this.sequencer = new Sequencer<Submission, AddResult>({
       maxBatch: opts.batchMax ?? 4096,
       maxAgeMs: opts.batchAgeMs ?? 0,

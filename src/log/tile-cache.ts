@@ -18,11 +18,13 @@ export class TileCache {
   hits = 0;
   misses = 0;
   /**
-   * Checks a tile read from the store before it is cached or used, and returns the part of
-   * it to trust (integrity.ts); set by the Log once its tree is loaded. Tiles put by the
-   * integrator are its own computation and are not checked again.
+   * Reads a tile from the store (with `read`) and checks it before it is cached or used,
+   * returning the part of it to trust (integrity.ts); set by the Log once its tree is
+   * loaded. It does the read itself so that the tree it checks against is the one of when
+   * the read began (commits landing meanwhile do not make a good tile look short). Tiles put
+   * by the integrator are its own computation and are not checked again.
    */
-  check: ((level: number, index: number, data: Uint8Array | undefined) => Promise<Uint8Array>) | undefined;
+  check: ((level: number, index: number, read: () => Promise<Uint8Array | undefined>) => Promise<Uint8Array>) | undefined;
 
   constructor(store: LogStore, capacity = 2048) {
     this.store = store;
@@ -81,8 +83,8 @@ export class TileCache {
       return cached;
     }
     this.misses++;
-    const raw = await this.store.readTile(level, index);
-    const data = this.check === undefined ? raw : await this.check(level, index, raw);
+    const read = (): Promise<Uint8Array | undefined> => this.store.readTile(level, index);
+    const data = this.check === undefined ? await read() : await this.check(level, index, read);
     if (data === undefined || data.length / HASH_SIZE < minWidth) {
       throw new LogError('NOT_FOUND', `tile ${level}/${index} of width ${minWidth} is not in the log`);
     }
