@@ -213,3 +213,31 @@ describe('serving from any store', () => {
     expect((await health(s.fast)).body).toMatchObject({ ok: false, reason: expect.stringContaining('entry 10 ') });
   });
 });
+
+/** A store whose tile reads answer late, with what they read when they began. */
+class SlowTileStore extends MemoryStore {
+  slow = false;
+  override async readTile(level: number, index: number): Promise<Uint8Array | undefined> {
+    const data = await super.readTile(level, index);
+    if (this.slow) await new Promise((r) => setTimeout(r, 100));
+    return data;
+  }
+}
+
+describe('reads racing commits', () => {
+  it('does not take a tile read before a commit for a damaged one after it', async () => {
+    const store = new SlowTileStore();
+    // No tile cache: every tile comes from the store, and every one is checked.
+    const { log } = await openTestLog(store, { tileCacheSize: 0 });
+    await log.addMany(Array.from({ length: 300 }, (_, i) => makeEntry(i)));
+    const want = (await store.readTile(0, 1))!;
+    store.slow = true;
+    const reading = log.hashTile(0, 1, 44); // the right edge, 44 hashes wide
+    await log.add(makeEntry(300)); // lands while the read is out: the edge is 45 wide now
+    expect(log.size).toBe(301);
+    expect(await reading).toEqual(want);
+    expect(log.corruption).toBeUndefined();
+    store.slow = false;
+    await log.drain();
+  });
+});
