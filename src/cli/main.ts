@@ -77,6 +77,10 @@ commands:
               sends CANDOR_TOKEN as its API token when set
   checkpoint  print the log's latest checkpoint: [--url URL]
               (--url defaults to CANDOR_URL or http://127.0.0.1:8080)
+  fsck        check a stopped log's data directory: --data DIR [--quick] [--json]
+              (exit 0 clean, 10 corrupt, 11 derived indexes only, 12 unreadable, 13 in use)
+  repair      repair a stopped log's data directory: --data DIR [--from URL] [--submitters FILE]
+              (exit 0 repaired, 10 still damaged, 12 unreadable, 13 in use, 14 bad source)
 ${VERIFY_USAGE}${GOVERNANCE_USAGE}${RECORDS_USAGE}${EVIDENCE_USAGE}${MONITOR_USAGE}${RECOVERY_USAGE}  witness     run a witness daemon (candor witness --help)
 `;
 
@@ -124,6 +128,10 @@ async function main(argv: string[]): Promise<number> {
       return verifyDeploymentCommand(rest);
     case 'reindex':
       return reindexCommand(rest);
+    case 'fsck':
+      return (await import('./fsck.js')).fsckCommand(rest);
+    case 'repair':
+      return (await import('./repair.js')).repairCommand(rest);
     case 'export':
       return exportCommand(rest);
     case 'verify-export':

@@ -191,6 +191,15 @@ export class Integrator {
   }
 
   /**
+   * The committed partial tile at the right edge of tile level `level` (a view of memory
+   * the integrator computed and checked: do not mutate), or undefined when the committed
+   * tree has none at that level. It moves together with `size`, in the same turn.
+   */
+  edgeTile(level: number): { index: number; data: Uint8Array } | undefined {
+    return this.committed.edges.get(level);
+  }
+
+  /**
    * Integrates a batch: deduplicates, appends, signs, commits, then returns placements.
    * `leafHashes[i]` must be the RFC 6962 leaf hash of `entries[i]`. `handoff` is called once
    * the batch is prepared and its commit queued: from then on the next batch may be

@@ -19,6 +19,7 @@ import { TileCache } from './tile-cache.js';
 import { Metrics } from './metrics.js';
 import { LeafFilter } from './leaf-filter.js';
 import { StoreRecovery, isRecoverable } from './recovery.js';
+import { Integrity } from './integrity.js';
 import { base64Into, base64Length } from '../util/bytes.js';
 import { largestPowerOfTwoBelow } from '../util/integers.js';
 import { HASH_SIZE } from '../merkle/hash.js';
@@ -76,6 +77,8 @@ export class Log {
   private readonly reader: TileNodeReader;
   private readonly cache: TileCache;
   private readonly now: () => number;
+  /** Checks of everything read from the store before it is served (integrity.ts). */
+  private readonly integrity: Integrity;
   private closed = false;
   private readonly filling: Promise<void> | undefined;
   /** Reopens the store after a failed write (recovery.ts); none for stores that cannot fail. */
@@ -101,6 +104,14 @@ export class Log {
     this.metrics = metrics;
     this.now = opts.now ?? Date.now;
     this.metrics.setSize(integrator.size);
+    this.integrity = new Integrity({
+      size: () => integrator.size,
+      edgeTile: (level) => integrator.edgeTile(level),
+      tile: (level, index, minWidth) => cache.get(level, index, minWidth),
+    });
+    // From here on every tile read from the store is checked against the tree (the tiles
+    // loaded so far were checked against the checkpoint's root by Integrator.load).
+    cache.check = (level, index, read) => this.integrity.checkTile(level, index, read);
     this.sequencer = new Sequencer<Submission, AddResult>({
       maxBatch: opts.batchMax ?? 4096,
       maxAgeMs: opts.batchAgeMs ?? 0,
@@ -384,17 +395,56 @@ export class Log {
     return index;
   }
 
-  /** One entry's bytes. @throws LogError NOT_FOUND beyond the tree. */
+  /**
+   * The first corruption the log's reads detected (a message naming the entry or tile), or
+   * undefined while none was: the log then answers /healthz unhealthy.
+   */
+  get corruption(): string | undefined {
+    return this.integrity.corruption;
+  }
+
+  /**
+   * One entry's bytes, checked against its leaf hash (integrity.ts).
+   * @throws LogError NOT_FOUND beyond the tree; CORRUPT naming the index when the store
+   *   lost it or it does not match its leaf hash.
+   */
   async entry(index: number): Promise<Uint8Array> {
     if (index >= this.size) throw new LogError('NOT_FOUND', `no entry at index ${index}`);
-    const e = await this.store.readEntry(index);
-    if (e === undefined) throw new LogError('CORRUPT', `entry ${index} is missing from the store`);
+    let e: Uint8Array | undefined;
+    try {
+      e = await this.store.readEntry(index);
+    } catch (err) {
+      throw this.integrity.note(err);
+    }
+    if (e === undefined) throw this.integrity.corrupt(`entry ${index} is missing from the store`);
+    await this.integrity.checkEntry(index, e);
     return e;
   }
 
   /**
-   * Hash tile (level, index) with `width` hashes (256 for a full tile).
-   * @throws LogError NOT_FOUND when the tree does not have that many hashes there.
+   * Entries [start, end), each checked against its leaf hash, for readers of many entries
+   * (the record index). Reads a bundle at a time.
+   * @throws LogError NOT_FOUND beyond the tree; CORRUPT as entry().
+   */
+  async readEntries(start: number, end: number): Promise<Uint8Array[]> {
+    if (end > this.size) {
+      throw new LogError('NOT_FOUND', `entries [${start}, ${end}) are beyond size ${this.size}`);
+    }
+    let entries: Uint8Array[];
+    try {
+      entries = await this.store.readEntries(start, end);
+    } catch (err) {
+      throw this.integrity.note(err);
+    }
+    for (let i = 0; i < entries.length; i++) await this.integrity.checkEntry(start + i, entries[i]!);
+    return entries;
+  }
+
+  /**
+   * Hash tile (level, index) with `width` hashes (256 for a full tile), checked against
+   * the tree when read from the store (integrity.ts).
+   * @throws LogError NOT_FOUND when the tree does not have that many hashes there; CORRUPT
+   *   naming the tile when the store lost it or it does not hash as the tree says.
    */
   async hashTile(level: number, index: number, width: number): Promise<Uint8Array> {
     const tile = await this.cache.get(level, index, width);
@@ -403,18 +453,31 @@ export class Log {
 
   /**
    * Entry bundle `index` with `width` entries (256 for a full bundle): each entry as a
-   * big-endian uint16 length followed by its bytes (c2sp.org/tlog-tiles).
-   * @throws LogError NOT_FOUND when the tree does not have those entries.
+   * big-endian uint16 length followed by its bytes (c2sp.org/tlog-tiles). Every entry is
+   * checked against its leaf hash; a full bundle once checked is served from memory.
+   * The result is shared: do not mutate it.
+   * @throws LogError NOT_FOUND when the tree does not have those entries; CORRUPT naming
+   *   the first entry that the store lost or that does not match its leaf hash.
    */
   async entryBundle(index: number, width: number): Promise<Uint8Array> {
     const start = index * TILE_WIDTH;
     if (start + width > this.size) {
       throw new LogError('NOT_FOUND', `entry bundle ${index} of width ${width} is beyond the tree`);
     }
-    const bundle = await this.store.readBundle(index, width);
-    if (bundle === undefined) {
-      throw new LogError('CORRUPT', `entry bundle ${index} of width ${width} is missing from the store`);
+    if (width === TILE_WIDTH) {
+      const cached = this.integrity.cachedBundle(index);
+      if (cached !== undefined) return cached;
     }
+    let bundle: Uint8Array | undefined;
+    try {
+      bundle = await this.store.readBundle(index, width);
+    } catch (err) {
+      throw this.integrity.note(err);
+    }
+    if (bundle === undefined) {
+      throw this.integrity.corrupt(`entry bundle ${index} of width ${width} is missing from the store`);
+    }
+    await this.integrity.checkBundle(index, width, bundle);
     return bundle;
   }
 

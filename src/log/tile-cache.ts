@@ -17,6 +17,14 @@ export class TileCache {
   private readonly capacity: number;
   hits = 0;
   misses = 0;
+  /**
+   * Reads a tile from the store (with `read`) and checks it before it is cached or used,
+   * returning the part of it to trust (integrity.ts); set by the Log once its tree is
+   * loaded. It does the read itself so that the tree it checks against is the one of when
+   * the read began (commits landing meanwhile do not make a good tile look short). Tiles put
+   * by the integrator are its own computation and are not checked again.
+   */
+  check: ((level: number, index: number, read: () => Promise<Uint8Array | undefined>) => Promise<Uint8Array>) | undefined;
 
   constructor(store: LogStore, capacity = 2048) {
     this.store = store;
@@ -60,8 +68,10 @@ export class TileCache {
   }
 
   /**
-   * The tile (level, index) with at least `minWidth` hashes, from the cache or the store.
-   * @throws LogError NOT_FOUND when the store has no such tile at that width.
+   * The tile (level, index) with at least `minWidth` hashes, from the cache or the store
+   * (checked by `check` when set).
+   * @throws LogError NOT_FOUND when the store has no such tile at that width; CORRUPT
+   *   when `check` finds the stored tile wrong.
    */
   async get(level: number, index: number, minWidth: number): Promise<ExpandedTile> {
     const key = tileKey(level, index);
@@ -73,7 +83,8 @@ export class TileCache {
       return cached;
     }
     this.misses++;
-    const data = await this.store.readTile(level, index);
+    const read = (): Promise<Uint8Array | undefined> => this.store.readTile(level, index);
+    const data = this.check === undefined ? await read() : await this.check(level, index, read);
     if (data === undefined || data.length / HASH_SIZE < minWidth) {
       throw new LogError('NOT_FOUND', `tile ${level}/${index} of width ${minWidth} is not in the log`);
     }

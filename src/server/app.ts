@@ -196,6 +196,9 @@ export function createApp(deps: AppDeps): Hono {
     // Unhealthy while a failed write keeps the log from taking entries (recovery.ts).
     const storage = log.storageFailure;
     if (storage !== undefined) return c.json({ ok: false, size: log.size, reason: storage }, 503);
+    // Unhealthy once a read found the store corrupt (integrity.ts): run candor fsck.
+    const corruption = log.corruption;
+    if (corruption !== undefined) return c.json({ ok: false, size: log.size, reason: `corrupt: ${corruption}` }, 503);
     return c.json({ ok: true, size: log.size });
   });
 

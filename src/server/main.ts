@@ -140,7 +140,13 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
         say,
         ...(config.warn === undefined ? {} : { warn: config.warn }),
       },
-      { log, store, app, dataDir: config.dataDir }
+      // Entries reach the record index through the log, checked against their leaf hashes.
+      {
+        log,
+        store: { readEntries: (s, e) => log.readEntries(s, e), readCheckpoint: (n) => store.readCheckpoint(n) },
+        app,
+        dataDir: config.dataDir,
+      }
     ).catch((err: unknown) => {
       tokens.close();
       throw err;

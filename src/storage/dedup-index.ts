@@ -31,7 +31,7 @@ type Bytes = Uint8Array;
 const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
 
 /** The watermark's key: 9 bytes, never a 32-byte leaf hash. */
-const WATERMARK_KEY = new TextEncoder().encode('watermark');
+export const WATERMARK_KEY = new TextEncoder().encode('watermark');
 
 /** Committed entries at most waiting for the index before commits wait for it instead. */
 export const MAX_PENDING_ENTRIES = 2 ** 20;
@@ -84,7 +84,14 @@ export class DedupIndex {
    */
   async open(source: DedupSource): Promise<void> {
     const db = new Level<Bytes, Bytes>(this.dir, { ...VIEW, ...this.options });
-    await db.open();
+    try {
+      await db.open();
+    } catch (err) {
+      // level says only "Database failed to open"; the cause has LevelDB's own words.
+      const detail = String((err as { cause?: { message?: unknown } }).cause?.message ?? (err as Error).message);
+      const why = `it is derived from the log, so \`candor repair --data DIR\` rebuilds it`;
+      throw new Error(`cannot open the leaf-hash index ${this.dir}: ${detail} (${why})`, { cause: err });
+    }
     this.db = db;
     this.pending = [];
     this.pendingEntries = 0;

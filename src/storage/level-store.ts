@@ -20,6 +20,7 @@
  */
 import { Level } from 'level';
 import { LogError, isLogError } from '../util/errors.js';
+import { equalBytes } from '../util/bytes.js';
 import { assertIndex } from '../util/integers.js';
 import * as codec from './codec.js';
 import { META_KEY, SUBLEVEL, checkpointKey, decodeU64Key, rootKey } from './keys.js';
@@ -27,9 +28,13 @@ import { BUNDLE_WIDTH, FORMAT1_ENTRIES, chunkKey, decodeChunk, decodeChunkKey, e
 import { dedupKey, tileKey } from './keys.js';
 import { assertValidBatch } from './store.js';
 import { DedupIndex, MAX_PENDING_ENTRIES } from './dedup-index.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { bytesToOpen, flushMemtable, freeBytes } from './free-space.js';
-import type { IntegrationBatch, LogMeta, LogStore, StoredCheckpoint } from './store.js';
+import type { IntegrationBatch, LogMeta, RepairWrite, RepairableStore, StoredCheckpoint } from './store.js';
+import { assertNoHoles, type StoredKeys } from './contiguity.js';
+import { CommitMark, COMMIT_MARK_FILE, readCommitMark } from './commit-mark.js';
+import { checkRepair } from './repair-check.js';
+import { readStoredKeys, repairOps } from './level-repair.js';
 
 type Bytes = Uint8Array;
 const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
@@ -43,7 +48,7 @@ function openSublevels(db: Level<Bytes, Bytes>) {
     meta: db.sublevel<Bytes, Bytes>(SUBLEVEL.meta, VIEW),
   };
 }
-type Sublevels = ReturnType<typeof openSublevels>;
+export type Sublevels = ReturnType<typeof openSublevels>;
 
 /**
  * One put in a commit's batch: a raw value under a root-level key that already carries its
@@ -63,12 +68,24 @@ interface Opened {
   readonly subs: Sublevels;
 }
 
+/** Options of a LevelStore. */
+export interface LevelStoreOptions {
+  /**
+   * Open for `candor fsck` and `candor repair`: without the leaf-hash index (no lookups or
+   * commits), and without refusing a store with holes or lost commits, which those
+   * commands are there to report and fix.
+   */
+  maintenance?: boolean;
+}
+
 /** A LogStore in a LevelDB directory, created on first open. One writer per directory. */
-export class LevelStore implements LogStore {
+export class LevelStore implements RepairableStore {
   /** The LevelDB directory. */
   readonly dir: string;
+  private readonly maintenance: boolean;
   private opened: Opened | undefined;
   private dedup: DedupIndex | undefined;
+  private mark: CommitMark | undefined;
   private latest: StoredCheckpoint | undefined;
   private committing = false;
   /** Set when a batch write failed: whether it landed is unknown until reopened. */
@@ -85,8 +102,9 @@ export class LevelStore implements LogStore {
   private down: LogError | undefined;
 
   /** Does no I/O; call open(). */
-  constructor(dir: string) {
+  constructor(dir: string, options: LevelStoreOptions = {}) {
     this.dir = dir;
+    this.maintenance = options.maintenance === true;
   }
 
   /**
@@ -104,6 +122,15 @@ export class LevelStore implements LogStore {
    * users send, which compress to nothing; compressing every block at every compaction cost
    * about a tenth of the append rate and saved no disk in the benchmark (README,
    * Performance).
+   *
+   * Not among them: paranoid_checks and verify_checksums. classic-level 3.0.0 passes
+   * LevelDB only create_if_missing, error_if_exists, compression, the cache, the filter
+   * policy, write_buffer_size, block_size, max_open_files, block_restart_interval and
+   * max_file_size at open, and only fill_cache and a snapshot on reads (binding.cc): a
+   * damaged `.ldb` block is read back as data and a damaged block of the write-ahead log is
+   * skipped. candor gets the same guarantee from its own checks instead: the holes check
+   * and the commit mark at open (contiguity.ts, commit-mark.ts), and the Log's check of
+   * every entry and tile it serves against the tree (src/log/integrity.ts).
    */
   static readonly LEVEL_OPTIONS = { writeBufferSize: LevelStore.WRITE_BUFFER_SIZE, compression: false } as const;
 
@@ -133,9 +160,19 @@ export class LevelStore implements LogStore {
     }
     const subs = openSublevels(db);
     const dedup = this.makeDedupIndex(join(this.dir, 'dedup'));
+    let mark: CommitMark | undefined;
     try {
       const latest = await loadLatest(subs);
       this.latest = latest;
+      if (this.maintenance) {
+        this.opened = { db, subs };
+        this.failed = undefined;
+        return;
+      }
+      // Entries and tiles must be there up to the latest checkpoint, and no commit may have
+      // vanished from the end: a store LevelDB damaged is refused, not served.
+      await assertNoHoles(readStoredKeys(subs), latest?.size ?? 0, this.dir, dirname(this.dir));
+      await checkCommitMark(this.dir, latest, (size) => readCheckpointAt(subs, size));
       await dedup.open({
         size: latest?.size ?? 0,
         rootAt: async (size) => {
@@ -147,13 +184,37 @@ export class LevelStore implements LogStore {
           return v === undefined ? undefined : plain(v);
         },
       });
+      mark = await CommitMark.open(this.dir);
+      if (latest !== undefined) mark.set(latest.size, latest.rootHash);
     } catch (err) {
+      await dedup.close().catch(() => undefined);
       await db.close();
       throw err;
     }
     this.opened = { db, subs };
     this.dedup = dedup;
+    this.mark = mark;
     this.failed = undefined;
+  }
+
+  /** The keys the holes check reads (contiguity.ts), for `candor fsck`. @throws CLOSED. */
+  storedKeys(): StoredKeys {
+    return readStoredKeys(this.use().subs);
+  }
+
+  /**
+   * Rewrites damaged tiles and bundles in place, after checkRepair (store.ts,
+   * RepairableStore): one atomic, fsynced batch. A bundle's old chunks are deleted and it
+   * is written again split where commits split it (at the sizes of its checkpoints), so
+   * the store looks as if it had never been damaged.
+   * @throws LogError PROOF_FAILED / MALFORMED writing nothing; CLOSED when not open.
+   */
+  async repair(fix: RepairWrite): Promise<void> {
+    const { subs } = this.use();
+    await checkRepair(fix, this.latest, (level, index) => this.readTile(level, index));
+    const ops = await repairOps(subs, fix);
+    // The commit point of a repair: one batch; a crash leaves the damage or the repair.
+    await closedIfNotOpen(this.use().db.batch(ops, { sync: true }));
   }
 
   /** Test seam: the leaf-hash index this store keeps in `dir`. */
@@ -172,9 +233,12 @@ export class LevelStore implements LogStore {
     const opened = this.opened;
     const dedup = this.dedup;
     const healthy = this.failed === undefined && dedup?.failed === undefined;
+    const mark = this.mark;
     this.opened = undefined;
     this.dedup = undefined;
+    this.mark = undefined;
     this.latest = undefined;
+    await mark?.close();
     await dedup?.close(healthy);
     if (opened === undefined) return;
     if (healthy) await flushMemtable(opened.db);
@@ -230,11 +294,14 @@ export class LevelStore implements LogStore {
       await this.writing?.catch(() => undefined);
       const opened = this.opened;
       const dedup = this.dedup;
+      const mark = this.mark;
       const cause = this.failure?.message ?? 'a failed write';
       this.down = new LogError('STORAGE', `store ${this.dir} is reopening after ${cause}; retry shortly`);
       this.opened = undefined;
       this.dedup = undefined;
+      this.mark = undefined;
       // Errors closing a failed database change nothing: the open below reads the truth.
+      await mark?.close().catch(() => undefined);
       await dedup?.close(false).catch(() => undefined);
       await opened?.db.close().catch(() => undefined);
       try {
@@ -306,6 +373,7 @@ export class LevelStore implements LogStore {
       const message = `store ${this.dir} is recovering from a failed write (${why}); retry shortly`;
       throw new LogError('STORAGE', message, { cause: this.failed.cause });
     }
+    if (this.dedup === undefined) throw new LogError('CLOSED', `store ${this.dir} is open for maintenance only`);
     // The leaf-hash index could not keep up with the log (a failed write): refuse before
     // writing anything, as after a failed commit. A reopen rebuilds the index.
     if (this.dedup!.failed !== undefined) throw this.dedup!.failed;
@@ -342,6 +410,8 @@ export class LevelStore implements LogStore {
     }
     // Durable now: only here does the in-memory size move, so reads never run ahead.
     this.latest = checkpoint;
+    // Recorded outside LevelDB's write-ahead log, in the background (commit-mark.ts).
+    this.mark?.set(checkpoint.size, checkpoint.rootHash);
     // The leaf-hash index follows (dedup-index.ts): queued now, answered from memory until
     // written, rebuilt from the tiles after a crash.
     await this.dedup!.add(batch.oldSize, batch.leafHashes, checkpoint.rootHash);
@@ -461,6 +531,7 @@ export class LevelStore implements LogStore {
    */
   async lookupLeafHashes(leafHashes: readonly Uint8Array[]): Promise<(number | undefined)[]> {
     this.use();
+    if (this.dedup === undefined) throw new LogError('CLOSED', `store ${this.dir} is open for maintenance only`);
     for (const h of leafHashes) dedupKey(h); // checks the shape
     if (leafHashes.length === 0) return [];
     const found = await closedIfNotOpen(this.dedup!.lookup(leafHashes));
@@ -559,6 +630,42 @@ function messageOf(err: unknown): string {
 /** Bytes as MiB, one decimal. */
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** The checkpoint stored at exactly `size`, decoded, or undefined. */
+async function readCheckpointAt(subs: Sublevels, size: number): Promise<StoredCheckpoint | undefined> {
+  const bytes = await subs.checkpoints.get(checkpointKey(size));
+  return bytes === undefined ? undefined : codec.decodeCheckpoint(bytes);
+}
+
+/**
+ * Refuses a store whose commit mark (commit-mark.ts) is ahead of its latest checkpoint, or
+ * names a root the store's checkpoint at that size does not have: commits were lost from
+ * the end of LevelDB's write-ahead log (or the directory was put back from an older copy).
+ * @throws LogError CORRUPT saying what is lost and what to run.
+ */
+async function checkCommitMark(
+  dir: string,
+  latest: StoredCheckpoint | undefined,
+  readCheckpoint: (size: number) => Promise<StoredCheckpoint | undefined>
+): Promise<void> {
+  const mark = await readCommitMark(dir);
+  if (mark === undefined) return;
+  const size = latest?.size ?? 0;
+  const data = dirname(dir);
+  const what =
+    `Run \`candor fsck --data ${data}\`; to refill them from another copy of this log, ` +
+    `\`candor repair --data ${data} --from URL\`. If the directory was put back from an older ` +
+    `copy on purpose, delete ${join(dir, COMMIT_MARK_FILE)} to accept it`;
+  if (mark.size > size) {
+    const lost = `commits up to size ${mark.size} were acknowledged, but the latest checkpoint is ${size}`;
+    throw new LogError('CORRUPT', `store ${dir} lost its last commits (${lost}: entries [${size}, ${mark.size}) are gone). ${what}`);
+  }
+  const cp = await readCheckpoint(mark.size);
+  if (cp !== undefined && !equalBytes(cp.rootHash, mark.rootHash)) {
+    const why = `its checkpoint at size ${mark.size} is not the one committed there`;
+    throw new LogError('CORRUPT', `store ${dir} is not the log that was committed here (${why}). ${what}`);
+  }
 }
 
 function isNotOpen(err: unknown): boolean {

@@ -12,10 +12,11 @@ import { toHex } from '../util/bytes.js';
 import { assertIndex } from '../util/integers.js';
 import { BUNDLE_WIDTH, assertTileLevel, encodeChunk } from './keys.js';
 import { assertValidBatch } from './store.js';
-import type { IntegrationBatch, LogMeta, LogStore, StoredCheckpoint } from './store.js';
+import type { IntegrationBatch, LogMeta, RepairWrite, RepairableStore, StoredCheckpoint } from './store.js';
+import { checkRepair } from './repair-check.js';
 
 /** An in-memory LogStore. Commits are atomic trivially: validation happens before any write. */
-export class MemoryStore implements LogStore {
+export class MemoryStore implements RepairableStore {
   private state: 'new' | 'open' | 'closed' = 'new';
   private meta: LogMeta | undefined;
   private readonly entries: Uint8Array[] = [];
@@ -131,6 +132,19 @@ export class MemoryStore implements LogStore {
       }
       return this.dedup.get(toHex(h));
     });
+  }
+
+  /**
+   * Rewrites tiles and bundles in place once checkRepair accepts them (RepairableStore).
+   * @throws LogError PROOF_FAILED / MALFORMED writing nothing; CLOSED when not open.
+   */
+  async repair(fix: RepairWrite): Promise<void> {
+    this.assertOpen();
+    await checkRepair(fix, this.latest, (level, index) => this.readTile(level, index));
+    for (const t of fix.tiles) this.tiles.set(tileId(t.level, t.index), t.data.slice());
+    for (const b of fix.bundles) {
+      b.entries.forEach((e, i) => (this.entries[b.index * BUNDLE_WIDTH + i] = e.slice()));
+    }
   }
 
   private get size(): number {

@@ -146,3 +146,30 @@ export function assertValidBatch(batch: IntegrationBatch): void {
   }
   assertIndex(checkpoint.timestamp, 'batch.checkpoint.timestamp');
 }
+
+/**
+ * A rewrite of damaged data in place, for `candor repair`: whole hash tiles and whole
+ * entry bundles of the tree of the store's latest checkpoint. Never appends, never
+ * changes the tree: a repair writes back the bytes the tree already commits to.
+ */
+export interface RepairWrite {
+  /** Hash tiles, each at exactly its width in that tree. */
+  readonly tiles: readonly StoredTile[];
+  /** Entry bundles, each with exactly its entries in that tree (all of them). */
+  readonly bundles: readonly { readonly index: number; readonly entries: readonly Uint8Array[] }[];
+}
+
+/** A LogStore that can be repaired (LevelStore and MemoryStore; contract-tested). */
+export interface RepairableStore extends LogStore {
+  /**
+   * Writes `fix` atomically and durably, after checking that it is the tree's own data
+   * (repair-check.ts): every tile must authenticate, through the stored tiles and the
+   * others in `fix`, to the root of the store's latest checkpoint, and every entry must
+   * hash to its leaf hash in its authenticated level-0 tile. The caller authenticates that
+   * checkpoint (its signature under the log's key) before trusting the result. The leaf-hash
+   * index is not touched (it is derived; `candor repair` rebuilds it).
+   * @throws LogError PROOF_FAILED (writing nothing) when anything is not the tree's;
+   *   MALFORMED for a tile or bundle of the wrong width; CLOSED when not open.
+   */
+  repair(fix: RepairWrite): Promise<void>;
+}

@@ -8,6 +8,8 @@ import { isLogError } from '../../src/util/errors.js';
 import type { ErrorCode } from '../../src/util/errors.js';
 import type { IntegrationBatch, LogStore } from '../../src/storage/store.js';
 import { FakeLog, expectStoreMatches, leafHashOf, rng } from './fake-log.js';
+import type { RepairableStore } from '../../src/storage/store.js';
+import { makeEntry, openTestLog } from '../helpers/test-log.js';
 
 /** What a store factory hands the suite. The store comes back unopened. */
 export interface StoreHarness {
@@ -301,5 +303,52 @@ export function runStoreContract(
         await expectStoreMatches(store, log);
       });
     }
+
+    it('repairs only with the tree\'s own bytes (RepairableStore), all or nothing', async () => {
+      // A real tree (the Log's tiles and checkpoints): commits of 300 and 300 entries, so a
+      // checkpoint falls inside bundle 1 and bundle 2 is partial.
+      const { log: real } = await openTestLog(store);
+      await real.addMany(Array.from({ length: 300 }, (_, i) => makeEntry(i)));
+      await real.addMany(Array.from({ length: 300 }, (_, i) => makeEntry(300 + i)));
+      await real.drain();
+      const repairable = store as Partial<RepairableStore>;
+      expect(typeof repairable.repair).toBe('function');
+      const fix = repairable.repair!.bind(store);
+      const bundle1 = await store.readEntries(256, 512);
+      const tile0 = (await store.readTile(0, 0))!;
+      const tile2 = (await store.readTile(0, 2))!;
+      const bad = bundle1.map((e) => e.slice());
+      bad[44]![0]! ^= 1;
+      await expectLogError(fix({ tiles: [], bundles: [{ index: 1, entries: bad }] }), 'PROOF_FAILED');
+      await expectLogError(fix({ tiles: [], bundles: [{ index: 1, entries: bundle1.slice(1) }] }), 'MALFORMED');
+      const badTile = tile0.slice();
+      badTile[40]! ^= 1;
+      // A wrong tile is refused even with the right entries of another bundle beside it.
+      await expectLogError(
+        fix({ tiles: [{ level: 0, index: 0, data: badTile }], bundles: [{ index: 1, entries: bundle1 }] }),
+        'PROOF_FAILED'
+      );
+      await expectLogError(fix({ tiles: [{ level: 0, index: 2, data: tile2.subarray(32) }], bundles: [] }), 'MALFORMED');
+      await expectLogError(fix({ tiles: [{ level: 0, index: 3, data: tile2 }], bundles: [] }), 'MALFORMED');
+      expect(await store.readEntry(300)).toEqual(makeEntry(300)); // nothing was written
+      expect(await store.readTile(0, 0)).toEqual(tile0);
+      // The tree's own bytes are written, and the store reads (and reopens) as before.
+      const wholeBundle = await store.readBundle(1, 256);
+      await fix({
+        tiles: [
+          { level: 0, index: 0, data: tile0 },
+          { level: 0, index: 2, data: tile2 },
+        ],
+        bundles: [
+          { index: 1, entries: bundle1 },
+          { index: 2, entries: await store.readEntries(512, 600) },
+        ],
+      });
+      expect(await store.readBundle(1, 256)).toEqual(wholeBundle);
+      expect(await store.readEntries(250, 600)).toEqual(Array.from({ length: 350 }, (_, i) => makeEntry(250 + i)));
+      await reopen();
+      expect((await store.latestCheckpoint())?.size).toBe(600);
+      expect(await store.readEntry(300)).toEqual(makeEntry(300));
+    });
   });
 }
