@@ -33,8 +33,8 @@ import { EMPTY_ROOT, HASH_SIZE } from '../merkle/hash.js';
 import type { LogStore, StoredCheckpoint, StoredTile } from '../storage/store.js';
 import { LogError, invariant } from '../util/errors.js';
 import { equalBytes } from '../util/bytes.js';
-import type { TileCache } from './tile-cache.js';
-import type { TileNodeReader } from './node-reader.js';
+import { TileCache } from './tile-cache.js';
+import { TileNodeReader } from './node-reader.js';
 import type { LeafFilter } from './leaf-filter.js';
 import { HashIndex } from '../util/hash-index.js';
 
@@ -170,7 +170,12 @@ export class Integrator {
     } else if (stored.size === size && !equalBytes(stored.rootHash, this.latest.rootHash)) {
       throw new LogError('CORRUPT', `the reopened store holds another tree at the committed size ${size}`);
     }
-    const { frontier, edges } = await loadEdge(this.deps, stored);
+    // The new edge is read from the store unchecked, through a cache of its own: the Log's
+    // cache checks every tile against the committed tree (integrity.ts), which a landed
+    // batch is beyond until this returns. What it reads is checked here instead: the prefix
+    // against the committed root above, the whole against the stored checkpoint's root.
+    const own = new TileCache(this.deps.store, 64);
+    const { frontier, edges } = await loadEdge({ cache: own, reader: new TileNodeReader(own) }, stored);
     // Batches prepared before this are void (as after any failed commit); the next one is
     // prepared on what the store holds.
     this.epoch++;
@@ -393,7 +398,7 @@ interface Placed {
  * @throws LogError CORRUPT when the tiles do not hash to the checkpoint's root.
  */
 async function loadEdge(
-  deps: IntegratorDeps,
+  deps: Pick<IntegratorDeps, 'cache' | 'reader'>,
   stored: StoredCheckpoint
 ): Promise<{ frontier: Frontier; edges: Map<number, EdgeTile> }> {
   const size = stored.size;

@@ -3,10 +3,10 @@
  * run `npm run build` first): damage on disk is never served, start-up refuses a store
  * LevelDB lost records of, and `candor fsck` / `candor repair --from` find and fix it.
  *
- * Deterministic placement of the data: a server stopped cleanly leaves its last commits in
- * LevelDB's write-ahead log (db/*.log: LevelDB does not flush its memtable on close); an
- * open and close of the directory with LevelDB alone replays that log into a table
- * (db/*.ldb), where (a) damages it.
+ * Deterministic placement of the data: a server killed (SIGKILL) once its commit mark is
+ * written leaves its last commits in LevelDB's write-ahead log (db/*.log), where (b) and (c)
+ * damage them; a server stopped cleanly writes its memtable out into a table (db/*.ldb),
+ * where (a) damages it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -37,6 +37,21 @@ async function serve(dir: string): Promise<ServerProcess> {
 
 async function stop(s: ServerProcess): Promise<void> {
   expect(await s.stop()).toBe(0);
+  servers.splice(servers.indexOf(s), 1);
+}
+
+/**
+ * Kills the server once its commit mark (written in the background after each commit) says
+ * `size`: its commits then sit in LevelDB's write-ahead log, which a clean stop writes out.
+ */
+async function killAt(s: ServerProcess, dataDir: string, size: number): Promise<void> {
+  const mark = join(dataDir, 'db', 'candor-committed');
+  const end = Date.now() + 10_000;
+  while (!(await readFile(mark, 'latin1').catch(() => '')).startsWith(`${size} `)) {
+    if (Date.now() > end) throw new Error(`the commit mark never reached size ${size}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await s.kill();
   servers.splice(servers.indexOf(s), 1);
 }
 
@@ -152,7 +167,7 @@ describe('integrity end to end', () => {
     const server = await serve(dataDir);
     // 60 commits of 40 entries (about 9 KB each): a WAL of about 540 KB, 17 blocks of 32 KiB.
     for (let b = 0; b < 60; b++) await addBatch(server.url, b * 40, b * 40 + 40);
-    await stop(server);
+    await killAt(server, dataDir, 2400);
     const { path, at } = await findOnDisk(join(dataDir, 'db'), '.log', '<<candor-entry-001200>>');
     expect((await stat(path)).size).toBeGreaterThan(400_000);
     await flipByte(path, at + 10);
@@ -179,7 +194,7 @@ describe('integrity end to end', () => {
     const dataDir = await tempDir();
     const server = await serve(dataDir);
     for (let b = 0; b < 60; b++) await addBatch(server.url, b * 40, b * 40 + 40);
-    await stop(server);
+    await killAt(server, dataDir, 2400);
     // Entry 2390 is in the last commit: the store alone would look like an older, whole log.
     const { path, at } = await findOnDisk(join(dataDir, 'db'), '.log', '<<candor-entry-002390>>');
     await flipByte(path, at + 10);
