@@ -6,6 +6,9 @@
  *                [--batch-max N] [--batch-age MS]
  *                [--witness NAME=VKEY@URL ...] [--quorum K] [--witness-timeout MS]
  *                [--submitters FILE] [--reindex]
+ *                [--max-connections N] [--max-connections-per-ip N] [--header-timeout MS]
+ *                [--request-timeout MS] [--idle-timeout MS] [--write-timeout MS]
+ *                [--upload-budget BYTES] [--max-pipelined N]   (src/cli/http-limit-flags.ts)
  *   candor keygen --name NAME --out FILE
  *   candor add [--url URL] FILE...
  *   candor checkpoint [--url URL]
@@ -37,6 +40,7 @@ import { reindexCommand } from './reindex.js';
 import { RECORDS_USAGE } from './records-client.js';
 import { exportCommand, EVIDENCE_USAGE } from './export.js';
 import { verifyExportCommand } from './verify-export.js';
+import { HTTP_LIMIT_OPTIONS, httpLimitFlags, httpLimitUsage } from './http-limit-flags.js';
 
 const USAGE = `usage: candor <command> [flags]
 
@@ -59,7 +63,8 @@ commands:
                                 GET /v1/search (reloaded on SIGHUP and when it changes)
                                                                           [CANDOR_SUBMITTERS]
               --reindex         rebuild the record index (DIR/index) before serving
-  keygen      create a signer key: --name NAME --out FILE (mode 0600); prints the verifier key
+              connection limits (docs/http-limits.md):
+${httpLimitUsage(14, true)}  keygen      create a signer key: --name NAME --out FILE (mode 0600); prints the verifier key
   add         submit files as entries and print one receipt (JSON) per line:
               [--url URL] [--witnessed] [--proof-out FILE] FILE...
               --witnessed waits for a checkpoint with the log's witness quorum;
@@ -156,9 +161,11 @@ async function serveCommand(args: string[]): Promise<number> {
       'witness-timeout': { type: 'string' },
       submitters: { type: 'string' },
       reindex: { type: 'boolean' },
+      ...HTTP_LIMIT_OPTIONS,
     },
     strict: true,
   });
+  const httpLimits = httpLimitFlags(values, env, (message) => new UsageError(message));
   const submittersFile = values.submitters ?? env('CANDOR_SUBMITTERS');
   if (values.reindex === true && submittersFile === undefined) {
     throw new UsageError('--reindex needs --submitters FILE (the record index is part of the record API)');
@@ -188,6 +195,7 @@ async function serveCommand(args: string[]): Promise<number> {
     ...witnessOptions,
     submittersFile,
     reindex: values.reindex === true,
+    httpLimits,
     say: (line) => console.log(line),
   });
   await new Promise<void>((resolve) => {

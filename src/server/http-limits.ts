@@ -1,0 +1,325 @@
+/**
+ * Connection handling for candor's HTTP servers (the log and the witness): bounded memory
+ * and sockets whatever clients do. One module so that both daemons get the same rules.
+ *
+ * What it enforces, and with what:
+ * - Header and request deadlines (Node's own, exact): complete headers within
+ *   `headerTimeoutMs` of a connection's or request's first byte, the whole request, body
+ *   included, within `requestTimeoutMs`; otherwise Node answers 408 and closes. Node checks
+ *   them every `connectionsCheckingInterval`, which is set well below the deadlines.
+ * - Keep-alive idle timeout (Node's `keepAliveTimeout`): an idle connection closes after
+ *   `idleTimeoutMs`.
+ * - One request at a time per connection: a pipelined request waits, unparsed work only,
+ *   until the answer before it has been handed to the kernel ('finish'), and the socket
+ *   stops being read meanwhile. More than `maxPipelined` waiting requests close the
+ *   connection. So a client that sends 100 requests and never reads holds one answer.
+ * - Slow readers dropped: an answer with bytes waiting for the kernel that makes no
+ *   progress for `writeTimeoutMs` closes its connection (progress counted per byte, as
+ *   nginx's send_timeout does: a slow but reading client is not cut off).
+ * - Connection caps: `maxConnections` overall (Node's `server.maxConnections`, which closes
+ *   a new connection at once) and `maxConnectionsPerIp` per client address (IPv6 grouped
+ *   by /64, which one client usually holds whole); over a cap a new connection is closed at
+ *   once and existing clients go on being served.
+ * - Upload budget: request bodies are reserved, before a byte of them is read, against
+ *   `uploadBudgetBytes` (their declared length, or their route's largest body when they
+ *   are chunked); a request the budget cannot take gets 503 PUSHBACK with Retry-After and
+ *   its connection closes, its body unread. Node delivers a body in chunks as they arrive,
+ *   so nothing is allocated by a declared length.
+ * - Client aborts: a request whose connection closes before its answer is complete is
+ *   counted as aborted, never as a response (see aborted.ts).
+ */
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { errorBody, RETRY_AFTER_SECONDS } from './errors.js';
+import type { HttpLimits } from './http-limits-config.js';
+
+export { defaultHttpLimits, resolveHttpLimits, type HttpLimits } from './http-limits-config.js';
+
+/** Counters of what the guard refused or cut off, for /metrics. */
+export interface HttpLimitStats {
+  open: number;
+  uploadBytesReserved: number;
+  rejectedGlobal: number;
+  rejectedPerIp: number;
+  writeTimeouts: number;
+  pipelineOverflows: number;
+  uploadPushbacks: number;
+  aborted: number;
+}
+
+/** What `createLimitedServer` needs besides the limits. */
+export interface LimitedServerOptions {
+  /**
+   * The largest body the request's route accepts (its own limit answers 413 beyond it):
+   * what a chunked body reserves from the upload budget, and the most a declared length
+   * reserves.
+   */
+  maxBodyBytes: (req: IncomingMessage) => number;
+  /** Called for each answer the guard itself sends (503 PUSHBACK). */
+  countResponse?: (status: number) => void;
+}
+
+/** An http.Server with the guard in place, and its counters. */
+export interface LimitedServer {
+  server: Server;
+  limits: HttpLimits;
+  stats(): HttpLimitStats;
+  /** The counters in the Prometheus text format (candor_http_* lines). */
+  renderMetrics(): string;
+}
+
+interface Connection {
+  socket: Socket;
+  key: string;
+  /** The answer being produced or written; undefined when the connection is between requests. */
+  busy: ServerResponse | undefined;
+  waiting: Array<[IncomingMessage, ServerResponse]>;
+  /** What the write watchdog saw last: bytes waiting, libuv's queue, and since when. */
+  lastPending: number;
+  lastQueue: number;
+  stalledSince: number;
+}
+
+/**
+ * Creates (does not listen) an http.Server that answers with `listener` under `limits`
+ * (see the module comment). Listen with `server.listen()`; `server.close()` stops the
+ * watchdog timer with the server.
+ */
+export function createLimitedServer(
+  listener: RequestListener,
+  limits: HttpLimits,
+  options: LimitedServerOptions
+): LimitedServer {
+  const check = Math.max(50, Math.min(1000, Math.floor(Math.min(limits.headerTimeoutMs, limits.writeTimeoutMs) / 4)));
+  const server = createServer(
+    {
+      headersTimeout: limits.headerTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.idleTimeoutMs,
+      connectionsCheckingInterval: check,
+      maxHeaderSize: 16 * 1024,
+    },
+    (req, res) => onRequest(req, res)
+  );
+  server.maxHeadersCount = 100;
+  server.maxConnections = limits.maxConnections;
+  server.timeout = 0; // the deadlines above and the write watchdog replace the socket timeout
+
+  const stats: HttpLimitStats = {
+    open: 0,
+    uploadBytesReserved: 0,
+    rejectedGlobal: 0,
+    rejectedPerIp: 0,
+    writeTimeouts: 0,
+    pipelineOverflows: 0,
+    uploadPushbacks: 0,
+    aborted: 0,
+  };
+  const connections = new Map<Socket, Connection>();
+  const perKey = new Map<string, number>();
+
+  // Node closes connections over maxConnections before 'connection'; count them.
+  server.on('drop', () => stats.rejectedGlobal++);
+  // Prepended, so that a refused socket is closed before node:http sets it up.
+  server.prependListener('connection', (socket: Socket) => {
+    const key = clientKey(socket.remoteAddress ?? '');
+    const count = perKey.get(key) ?? 0;
+    if (limits.maxConnectionsPerIp > 0 && count >= limits.maxConnectionsPerIp) {
+      stats.rejectedPerIp++;
+      socket.destroy();
+      return;
+    }
+    perKey.set(key, count + 1);
+    stats.open++;
+    const conn: Connection = { socket, key, busy: undefined, waiting: [], lastPending: 0, lastQueue: 0, stalledSince: 0 };
+    connections.set(socket, conn);
+    socket.once('close', () => {
+      connections.delete(socket);
+      stats.open--;
+      const left = (perKey.get(key) ?? 1) - 1;
+      if (left === 0) perKey.delete(key);
+      else perKey.set(key, left);
+      // Requests that waited behind a dead connection are never answered, nor counted.
+      conn.waiting.length = 0;
+    });
+  });
+
+  // One timer for every connection: cheap at the connection cap, and unref'd.
+  const watchdog = setInterval(() => watch(Date.now()), check);
+  watchdog.unref();
+  server.once('close', () => clearInterval(watchdog));
+
+  function watch(now: number): void {
+    for (const conn of connections.values()) {
+      const { socket } = conn;
+      const pending = socket.writableLength;
+      if (conn.busy === undefined || pending === 0) {
+        conn.stalledSince = 0;
+        continue;
+      }
+      // libuv's queue shrinks with every partial write; writableLength with each completed one.
+      const queue = (socket as unknown as { _handle?: { writeQueueSize?: number } })._handle?.writeQueueSize ?? 0;
+      if (conn.stalledSince === 0 || pending !== conn.lastPending || queue !== conn.lastQueue) {
+        conn.lastPending = pending;
+        conn.lastQueue = queue;
+        conn.stalledSince = now;
+      } else if (now - conn.stalledSince >= limits.writeTimeoutMs) {
+        stats.writeTimeouts++;
+        socket.destroy();
+      }
+    }
+  }
+
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const conn = connections.get(req.socket);
+    if (conn === undefined) {
+      // Refused or already closed: nothing can be answered on it.
+      req.socket.destroy();
+      return;
+    }
+    if (conn.busy !== undefined) {
+      if (conn.waiting.length >= limits.maxPipelined) {
+        stats.pipelineOverflows++;
+        conn.socket.destroy();
+        return;
+      }
+      // Read no further requests until the answers before this one are out.
+      conn.waiting.push([req, res]);
+      conn.socket.pause();
+      return;
+    }
+    run(conn, req, res);
+  }
+
+  function run(conn: Connection, req: IncomingMessage, res: ServerResponse): void {
+    conn.busy = res;
+    let done = false;
+    const finished = (): void => {
+      if (done) return;
+      done = true;
+      if (!res.writableFinished) stats.aborted++;
+      conn.busy = undefined;
+      const next = conn.waiting.shift();
+      if (conn.socket.destroyed) return;
+      if (next !== undefined) {
+        // Unwind first: the next answer starts on a fresh stack.
+        setImmediate(() => {
+          if (conn.socket.destroyed) return;
+          run(conn, next[0], next[1]);
+        });
+      } else {
+        conn.socket.resume();
+      }
+    };
+    res.once('finish', finished);
+    res.once('close', finished);
+    const reserve = reservation(req);
+    if (reserve > 0) {
+      if (stats.uploadBytesReserved + reserve > limits.uploadBudgetBytes) {
+        pushback(req, res);
+        return;
+      }
+      stats.uploadBytesReserved += reserve;
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        stats.uploadBytesReserved -= reserve;
+      };
+      // The body is in memory once read; what the handler keeps of it is its own business.
+      req.once('end', release);
+      req.once('close', release);
+      res.once('close', release);
+    }
+    listener(req, res);
+  }
+
+  /** Bytes a request's body reserves: its declared length, or its route's largest body. */
+  function reservation(req: IncomingMessage): number {
+    const max = options.maxBodyBytes(req);
+    if (req.headers['transfer-encoding'] !== undefined) return max;
+    const length = Number(req.headers['content-length'] ?? 0);
+    return Number.isFinite(length) && length > 0 ? Math.min(length, max) : 0;
+  }
+
+  function pushback(req: IncomingMessage, res: ServerResponse): void {
+    stats.uploadPushbacks++;
+    const body = JSON.stringify(
+      errorBody('PUSHBACK', 'too many uploads in progress; retry after the time in Retry-After')
+    );
+    res.shouldKeepAlive = false;
+    res.writeHead(503, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+      'Retry-After': String(RETRY_AFTER_SECONDS),
+      Connection: 'close',
+    });
+    res.end(body);
+    options.countResponse?.(503);
+    // The body stays unread; whatever of it arrives before the close is discarded, not
+    // kept. A short linger lets the client read the 503 before the close (closing with
+    // unread input sends a reset, which can discard the answer on the client's side).
+    req.resume();
+    const linger = setTimeout(() => req.socket.destroy(), 1000);
+    linger.unref();
+    req.socket.once('close', () => clearTimeout(linger));
+  }
+
+  return {
+    server,
+    limits,
+    stats: () => ({ ...stats }),
+    renderMetrics: () => renderLimitMetrics(stats),
+  };
+}
+
+/**
+ * The address that connection caps count per: the IPv4 address (IPv4-mapped IPv6 as
+ * IPv4), or an IPv6 address's /64 prefix.
+ */
+export function clientKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped !== null) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const [head = '', tail = ''] = address.split('::', 2);
+  const left = head === '' ? [] : head.split(':');
+  const right = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : [];
+  const groups = address.includes('::')
+    ? [...left, ...new Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+    : left;
+  return groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':') + '::/64';
+}
+
+function renderLimitMetrics(s: HttpLimitStats): string {
+  const lines: string[] = [];
+  const metric = (name: string, type: string, help: string, samples: string[]): void => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
+  };
+  metric('candor_http_connections', 'gauge', 'Open HTTP connections.', [`candor_http_connections ${s.open}`]);
+  metric('candor_http_upload_bytes_reserved', 'gauge', 'Request body bytes reserved from the upload budget.', [
+    `candor_http_upload_bytes_reserved ${s.uploadBytesReserved}`,
+  ]);
+  metric('candor_http_connections_rejected_total', 'counter', 'Connections closed at once over a cap.', [
+    `candor_http_connections_rejected_total{cap="global"} ${s.rejectedGlobal}`,
+    `candor_http_connections_rejected_total{cap="per_ip"} ${s.rejectedPerIp}`,
+  ]);
+  metric('candor_http_write_timeouts_total', 'counter', 'Connections closed because their answer stopped draining.', [
+    `candor_http_write_timeouts_total ${s.writeTimeouts}`,
+  ]);
+  metric('candor_http_pipeline_overflows_total', 'counter', 'Connections closed for pipelining too many requests.', [
+    `candor_http_pipeline_overflows_total ${s.pipelineOverflows}`,
+  ]);
+  metric('candor_http_upload_pushbacks_total', 'counter', 'Requests refused 503 because the upload budget was full.', [
+    `candor_http_upload_pushbacks_total ${s.uploadPushbacks}`,
+  ]);
+  metric(
+    'candor_http_requests_aborted_total',
+    'counter',
+    'Requests whose answer was never completed: the client disconnected or timed out.',
+    [`candor_http_requests_aborted_total ${s.aborted}`]
+  );
+  return lines.join('\n') + '\n';
+}
