@@ -172,7 +172,7 @@ export function createLimitedServer(
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const conn = connections.get(req.socket);
-    if (conn === undefined) {
+    if (conn === undefined || conn.socket.destroyed) {
       // Refused or already closed: nothing can be answered on it.
       req.socket.destroy();
       return;
@@ -194,10 +194,14 @@ export function createLimitedServer(
   function run(conn: Connection, req: IncomingMessage, res: ServerResponse): void {
     conn.busy = res;
     let done = false;
+    // 'finish' on a live socket: the whole answer is in the kernel's hands. Node also
+    // emits 'finish' when a socket is destroyed under a pending write, and writableFinished
+    // turns true for an ended answer once its dead socket is detached: neither tells.
+    let delivered = false;
     const finished = (): void => {
       if (done) return;
       done = true;
-      if (!res.writableFinished) stats.aborted++;
+      if (!delivered) stats.aborted++;
       conn.busy = undefined;
       const next = conn.waiting.shift();
       if (conn.socket.destroyed) return;
@@ -211,7 +215,10 @@ export function createLimitedServer(
         conn.socket.resume();
       }
     };
-    res.once('finish', finished);
+    res.once('finish', () => {
+      delivered = !conn.socket.destroyed;
+      finished();
+    });
     res.once('close', finished);
     const reserve = reservation(req);
     if (reserve > 0) {
