@@ -15,6 +15,7 @@ const FLAGS: Array<{ flag: string; env: string; key: keyof HttpLimits }> = [
   { flag: 'write-timeout', env: 'CANDOR_WRITE_TIMEOUT', key: 'writeTimeoutMs' },
   { flag: 'upload-budget', env: 'CANDOR_UPLOAD_BUDGET', key: 'uploadBudgetBytes' },
   { flag: 'max-pipelined', env: 'CANDOR_MAX_PIPELINED', key: 'maxPipelined' },
+  { flag: 'write-budget', env: 'CANDOR_WRITE_BUDGET', key: 'writeBudgetBytes' },
 ];
 
 /** The parseArgs options of the limit flags: every one takes a whole number. */
@@ -29,14 +30,69 @@ export const HTTP_LIMIT_OPTIONS = Object.fromEntries(
 export function httpLimitUsage(indent: number, withEnv: boolean): string {
   const d = defaultHttpLimits();
   const entries: Array<[string, string[], string]> = [
-    ['--max-connections N', [`open connections at most, more closed at once (default ${d.maxConnections}:`, '512, or half the open-file limit when lower)'], 'CANDOR_MAX_CONNECTIONS'],
-    ['--max-connections-per-ip N', [`per client address, IPv6 per /64 (default ${d.maxConnectionsPerIp}; 0: none);`, 'behind a proxy all clients share its address: raise it or 0'], 'CANDOR_MAX_CONNECTIONS_PER_IP'],
-    ['--header-timeout MS', [`complete headers within MS, else 408 and close (default ${d.headerTimeoutMs})`], 'CANDOR_HEADER_TIMEOUT'],
-    ['--request-timeout MS', [`the whole request, body included, within MS (default ${d.requestTimeoutMs})`], 'CANDOR_REQUEST_TIMEOUT'],
-    ['--idle-timeout MS', [`close a keep-alive connection idle for MS (default ${d.idleTimeoutMs})`], 'CANDOR_IDLE_TIMEOUT'],
-    ['--write-timeout MS', ['close a connection whose answer makes no progress for MS', `(a client that stopped reading; default ${d.writeTimeoutMs})`], 'CANDOR_WRITE_TIMEOUT'],
-    ['--upload-budget BYTES', ['request body bytes in flight at once; beyond it 503 PUSHBACK,', `Retry-After, body unread (default ${d.uploadBudgetBytes}, 64 MiB)`], 'CANDOR_UPLOAD_BUDGET'],
-    ['--max-pipelined N', ['pipelined requests queued per connection (answered one at a', `time); more close the connection (default ${d.maxPipelined})`], 'CANDOR_MAX_PIPELINED'],
+    [
+      '--max-connections N',
+      [
+        `open connections at most, more closed at once (default ${d.maxConnections}:`,
+        '512, or half the open-file limit when lower)',
+      ],
+      'CANDOR_MAX_CONNECTIONS',
+    ],
+    [
+      '--max-connections-per-ip N',
+      [
+        `per client address, IPv6 per /64 (default ${d.maxConnectionsPerIp}; 0: none);`,
+        'behind a proxy all clients share its address: raise it or 0',
+      ],
+      'CANDOR_MAX_CONNECTIONS_PER_IP',
+    ],
+    [
+      '--header-timeout MS',
+      [`complete headers within MS, else 408 and close (default ${d.headerTimeoutMs})`],
+      'CANDOR_HEADER_TIMEOUT',
+    ],
+    [
+      '--request-timeout MS',
+      [`the whole request, body included, within MS (default ${d.requestTimeoutMs})`],
+      'CANDOR_REQUEST_TIMEOUT',
+    ],
+    [
+      '--idle-timeout MS',
+      [`close a keep-alive connection idle for MS (default ${d.idleTimeoutMs})`],
+      'CANDOR_IDLE_TIMEOUT',
+    ],
+    [
+      '--write-timeout MS',
+      [
+        'close a connection whose answer makes no progress for MS',
+        `(a client that stopped reading; default ${d.writeTimeoutMs})`,
+      ],
+      'CANDOR_WRITE_TIMEOUT',
+    ],
+    [
+      '--write-budget BYTES',
+      [
+        'answer bytes waiting for slow readers at once; beyond it new',
+        `requests wait and the longest-stalled are closed (default ${d.writeBudgetBytes})`,
+      ],
+      'CANDOR_WRITE_BUDGET',
+    ],
+    [
+      '--upload-budget BYTES',
+      [
+        'request body bytes in flight at once; beyond it 503 PUSHBACK,',
+        `Retry-After, body unread (default ${d.uploadBudgetBytes}, 64 MiB)`,
+      ],
+      'CANDOR_UPLOAD_BUDGET',
+    ],
+    [
+      '--max-pipelined N',
+      [
+        'pipelined requests queued per connection (answered one at a',
+        `time); more close the connection (default ${d.maxPipelined})`,
+      ],
+      'CANDOR_MAX_PIPELINED',
+    ],
   ];
   const pad = ' '.repeat(indent);
   const column = pad + ' '.repeat(18);
@@ -74,10 +130,9 @@ export function httpLimitFlags(
   try {
     resolveHttpLimits(limits);
   } catch (err) {
-    const message = (err as Error).message.replace(
-      /^(\w+)/,
-      (key) => `--${FLAGS.find((f) => f.key === key)?.flag ?? key}`
-    );
+    // The limits' own names in the message become their flags.
+    let message = (err as Error).message;
+    for (const { flag, key } of FLAGS) message = message.replaceAll(key, `--${flag}`);
     throw usageError(message);
   }
   return limits;

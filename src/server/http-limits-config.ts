@@ -23,6 +23,11 @@ export interface HttpLimits {
   maxPipelined: number;
   /** Request body bytes reserved at once, over all connections, at most. */
   uploadBudgetBytes: number;
+  /**
+   * Answer bytes waiting for slow clients' sockets, over all connections, at most: beyond
+   * it new requests wait, and connections whose answers have stalled longest are closed.
+   */
+  writeBudgetBytes: number;
 }
 
 /** The most connections by default: far enough below a 1024 open-file limit for the store's files. */
@@ -37,10 +42,14 @@ export function defaultHttpLimits(): HttpLimits {
     idleTimeoutMs: 5_000,
     writeTimeoutMs: 10_000,
     // Half the open-file limit at most: LevelDB, the key and log files need the rest.
-    maxConnections: files === undefined ? DEFAULT_MAX_CONNECTIONS : Math.max(16, Math.min(DEFAULT_MAX_CONNECTIONS, Math.floor(files / 2))),
+    maxConnections:
+      files === undefined
+        ? DEFAULT_MAX_CONNECTIONS
+        : Math.max(16, Math.min(DEFAULT_MAX_CONNECTIONS, Math.floor(files / 2))),
     maxConnectionsPerIp: 128,
     maxPipelined: 16,
     uploadBudgetBytes: 64 * 1024 * 1024,
+    writeBudgetBytes: 256 * 1024 * 1024,
   };
 }
 
@@ -57,11 +66,12 @@ export function resolveHttpLimits(given: Partial<HttpLimits> = {}): HttpLimits {
   for (const [key, value] of Object.entries(limits) as Array<[keyof HttpLimits, number]>) {
     const zeroOk = key === 'maxConnectionsPerIp' || key === 'maxPipelined';
     if (!Number.isSafeInteger(value) || value < (zeroOk ? 0 : 1)) {
-      throw new LogError('MALFORMED', `${key} must be a whole number of at least ${zeroOk ? 0 : 1}, got ${value}`);
+      const least = zeroOk ? 0 : 1;
+      throw new LogError('MALFORMED', `${key} must be a whole number of at least ${least}, got ${value}`);
     }
   }
   if (limits.headerTimeoutMs > limits.requestTimeoutMs) {
-    throw new LogError('MALFORMED', 'the header timeout must not exceed the request timeout');
+    throw new LogError('MALFORMED', 'headerTimeoutMs must not exceed requestTimeoutMs');
   }
   return limits;
 }

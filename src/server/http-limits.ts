@@ -15,7 +15,10 @@
  *   connection. So a client that sends 100 requests and never reads holds one answer.
  * - Slow readers dropped: an answer with bytes waiting for the kernel that makes no
  *   progress for `writeTimeoutMs` closes its connection (progress counted per byte, as
- *   nginx's send_timeout does: a slow but reading client is not cut off).
+ *   nginx's send_timeout does: a slow but reading client is not cut off). And all answers'
+ *   bytes waiting in sockets are held to `writeBudgetBytes`: over it, new requests wait and
+ *   the connections stalled longest are closed, so many clients that request 16 MiB
+ *   bundles and never read cannot hold 16 MiB each until their timeouts.
  * - Connection caps: `maxConnections` overall (Node's `server.maxConnections`, which closes
  *   a new connection at once) and `maxConnectionsPerIp` per client address (IPv6 grouped
  *   by /64, which one client usually holds whole); over a cap a new connection is closed at
@@ -28,7 +31,13 @@
  * - Client aborts: a request whose connection closes before its answer is complete is
  *   counted as aborted, never as a response (see aborted.ts).
  */
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import { errorBody, RETRY_AFTER_SECONDS } from './errors.js';
 import type { HttpLimits } from './http-limits-config.js';
@@ -42,6 +51,7 @@ export interface HttpLimitStats {
   rejectedGlobal: number;
   rejectedPerIp: number;
   writeTimeouts: number;
+  writeBudgetDrops: number;
   pipelineOverflows: number;
   uploadPushbacks: number;
   aborted: number;
@@ -90,7 +100,10 @@ export function createLimitedServer(
   limits: HttpLimits,
   options: LimitedServerOptions
 ): LimitedServer {
-  const check = Math.max(50, Math.min(1000, Math.floor(Math.min(limits.headerTimeoutMs, limits.writeTimeoutMs) / 4)));
+  // Node's header and request deadlines are checked every `check` ms; the watchdog (write
+  // progress and budget) runs every 100 ms, a loop over at most maxConnections entries.
+  const check = Math.max(50, Math.min(1000, Math.floor(limits.headerTimeoutMs / 4)));
+  const tick = Math.min(100, check);
   const server = createServer(
     {
       headersTimeout: limits.headerTimeoutMs,
@@ -111,6 +124,7 @@ export function createLimitedServer(
     rejectedGlobal: 0,
     rejectedPerIp: 0,
     writeTimeouts: 0,
+    writeBudgetDrops: 0,
     pipelineOverflows: 0,
     uploadPushbacks: 0,
     aborted: 0,
@@ -131,7 +145,15 @@ export function createLimitedServer(
     }
     perKey.set(key, count + 1);
     stats.open++;
-    const conn: Connection = { socket, key, busy: undefined, waiting: [], lastPending: 0, lastQueue: 0, stalledSince: 0 };
+    const conn: Connection = {
+      socket,
+      key,
+      busy: undefined,
+      waiting: [],
+      lastPending: 0,
+      lastQueue: 0,
+      stalledSince: 0,
+    };
     connections.set(socket, conn);
     socket.once('close', () => {
       connections.delete(socket);
@@ -144,21 +166,29 @@ export function createLimitedServer(
     });
   });
 
+  // Answer bytes waiting in sockets at the latest tick; over the write budget, requests wait
+  // in `held` (one at a time per connection already) until a tick finds room.
+  let pendingTotal = 0;
+  const held: Array<() => void> = [];
+
   // One timer for every connection: cheap at the connection cap, and unref'd.
-  const watchdog = setInterval(() => watch(Date.now()), check);
+  const watchdog = setInterval(() => watch(Date.now()), tick);
   watchdog.unref();
   server.once('close', () => clearInterval(watchdog));
 
   function watch(now: number): void {
+    let total = 0;
+    const stalled: Connection[] = [];
     for (const conn of connections.values()) {
       const { socket } = conn;
       const pending = socket.writableLength;
-      if (conn.busy === undefined || pending === 0) {
+      if (conn.busy === undefined || pending === 0 || socket.destroyed) {
         conn.stalledSince = 0;
         continue;
       }
       // libuv's queue shrinks with every partial write; writableLength with each completed one.
-      const queue = (socket as unknown as { _handle?: { writeQueueSize?: number } })._handle?.writeQueueSize ?? 0;
+      const handle = (socket as unknown as { _handle?: { writeQueueSize?: number } })._handle;
+      const queue = handle?.writeQueueSize ?? 0;
       if (conn.stalledSince === 0 || pending !== conn.lastPending || queue !== conn.lastQueue) {
         conn.lastPending = pending;
         conn.lastQueue = queue;
@@ -166,8 +196,25 @@ export function createLimitedServer(
       } else if (now - conn.stalledSince >= limits.writeTimeoutMs) {
         stats.writeTimeouts++;
         socket.destroy();
+        continue;
+      } else {
+        stalled.push(conn);
+      }
+      total += pending;
+    }
+    if (total > limits.writeBudgetBytes) {
+      // Over the budget: close the connections stalled longest until it holds. Clients that
+      // read, however slowly, are not among them (their stall clock restarts).
+      stalled.sort((a, b) => a.stalledSince - b.stalledSince);
+      for (const conn of stalled) {
+        if (total <= limits.writeBudgetBytes) break;
+        total -= conn.socket.writableLength;
+        stats.writeBudgetDrops++;
+        conn.socket.destroy();
       }
     }
+    pendingTotal = total;
+    while (pendingTotal <= limits.writeBudgetBytes && held.length > 0) held.shift()!();
   }
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -188,7 +235,19 @@ export function createLimitedServer(
       conn.socket.pause();
       return;
     }
-    run(conn, req, res);
+    start(conn, req, res);
+  }
+
+  /** Runs a request now, or once the write budget has room (the next tick that finds it). */
+  function start(conn: Connection, req: IncomingMessage, res: ServerResponse): void {
+    if (pendingTotal <= limits.writeBudgetBytes) {
+      run(conn, req, res);
+      return;
+    }
+    conn.busy = res; // later requests on this connection queue behind it meanwhile
+    held.push(() => {
+      if (!conn.socket.destroyed) run(conn, req, res);
+    });
   }
 
   function run(conn: Connection, req: IncomingMessage, res: ServerResponse): void {
@@ -207,9 +266,10 @@ export function createLimitedServer(
       if (conn.socket.destroyed) return;
       if (next !== undefined) {
         // Unwind first: the next answer starts on a fresh stack.
+        conn.busy = next[1]; // its turn: nothing may start before it
         setImmediate(() => {
           if (conn.socket.destroyed) return;
-          run(conn, next[0], next[1]);
+          start(conn, next[0], next[1]);
         });
       } else {
         conn.socket.resume();
@@ -220,6 +280,11 @@ export function createLimitedServer(
       finished();
     });
     res.once('close', finished);
+    // An ended answer's bytes count against the write budget at once, not at the next tick
+    // (which recomputes the total), so that a burst of large answers shuts the gate sooner.
+    res.once('prefinish', () => {
+      if (!conn.socket.destroyed) pendingTotal += conn.socket.writableLength;
+    });
     const reserve = reservation(req);
     if (reserve > 0) {
       if (stats.uploadBytesReserved + reserve > limits.uploadBudgetBytes) {
@@ -305,28 +370,28 @@ function renderLimitMetrics(s: HttpLimitStats): string {
   const metric = (name: string, type: string, help: string, samples: string[]): void => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
   };
-  metric('candor_http_connections', 'gauge', 'Open HTTP connections.', [`candor_http_connections ${s.open}`]);
-  metric('candor_http_upload_bytes_reserved', 'gauge', 'Request body bytes reserved from the upload budget.', [
-    `candor_http_upload_bytes_reserved ${s.uploadBytesReserved}`,
-  ]);
+  const one = (name: string, type: string, help: string, value: number): void =>
+    metric(name, type, help, [`${name} ${value}`]);
+  one('candor_http_connections', 'gauge', 'Open HTTP connections.', s.open);
+  one(
+    'candor_http_upload_bytes_reserved',
+    'gauge',
+    'Request body bytes reserved from the upload budget.',
+    s.uploadBytesReserved
+  );
   metric('candor_http_connections_rejected_total', 'counter', 'Connections closed at once over a cap.', [
     `candor_http_connections_rejected_total{cap="global"} ${s.rejectedGlobal}`,
     `candor_http_connections_rejected_total{cap="per_ip"} ${s.rejectedPerIp}`,
   ]);
-  metric('candor_http_write_timeouts_total', 'counter', 'Connections closed because their answer stopped draining.', [
-    `candor_http_write_timeouts_total ${s.writeTimeouts}`,
-  ]);
-  metric('candor_http_pipeline_overflows_total', 'counter', 'Connections closed for pipelining too many requests.', [
-    `candor_http_pipeline_overflows_total ${s.pipelineOverflows}`,
-  ]);
-  metric('candor_http_upload_pushbacks_total', 'counter', 'Requests refused 503 because the upload budget was full.', [
-    `candor_http_upload_pushbacks_total ${s.uploadPushbacks}`,
-  ]);
-  metric(
-    'candor_http_requests_aborted_total',
-    'counter',
-    'Requests whose answer was never completed: the client disconnected or timed out.',
-    [`candor_http_requests_aborted_total ${s.aborted}`]
-  );
+  const timeouts = 'Connections closed because their answer stopped draining.';
+  one('candor_http_write_timeouts_total', 'counter', timeouts, s.writeTimeouts);
+  const drops = 'Stalled connections closed over the write budget.';
+  one('candor_http_write_budget_drops_total', 'counter', drops, s.writeBudgetDrops);
+  const overflows = 'Connections closed for pipelining too many requests.';
+  one('candor_http_pipeline_overflows_total', 'counter', overflows, s.pipelineOverflows);
+  const pushbacks = 'Requests refused 503 because the upload budget was full.';
+  one('candor_http_upload_pushbacks_total', 'counter', pushbacks, s.uploadPushbacks);
+  const aborted = 'Requests whose answer was never completed: the client disconnected or timed out.';
+  one('candor_http_requests_aborted_total', 'counter', aborted, s.aborted);
   return lines.join('\n') + '\n';
 }

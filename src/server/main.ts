@@ -197,7 +197,9 @@ function listen(listener: RequestListener, config: ServeConfig, log: Log): Promi
   // record's.
   const limited = createLimitedServer(listener, resolveHttpLimits(config.httpLimits), {
     maxBodyBytes: (req) =>
-      req.url?.startsWith('/v1/entries/batch') === true ? MAX_BATCH_BODY : Math.max(MAX_ENTRY_SIZE, MAX_ENVELOPE_SIZE),
+      req.url?.startsWith('/v1/entries/batch') === true
+        ? MAX_BATCH_BODY
+        : Math.max(MAX_ENTRY_SIZE, MAX_ENVELOPE_SIZE),
     countResponse: (status) => log.metrics.countResponse(status),
   });
   log.metrics.addSection(limited.renderMetrics);

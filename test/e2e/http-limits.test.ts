@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { runCandor, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { makeWitnessIdentity, startWitnessProcess, type WitnessIdentity, type WitnessProcess } from '../helpers/witness-process.js';
 import { metric, openRaw, send, serverConnectionsAtMost, sleep, within, type RawConnection } from '../helpers/raw-socket.js';
 import { generateSignerKey } from '../../src/note/keys.js';
@@ -214,6 +214,46 @@ describe('the log server under abuse (small configured limits)', () => {
   });
 });
 
+describe('the write budget (log server)', () => {
+  let dir: string;
+  let server: ServerProcess;
+  let url: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'candor-wbudget-'));
+    server = await startServerProcess(dir, [
+      '--origin', 'wbudget.example/log',
+      '--write-timeout', '60000',
+      '--write-budget', String(1024 * 1024),
+    ]);
+    url = server.url;
+    const answer = await send(url, '/v1/entries/batch', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      body: bundleBatch(256, 60_000, 'budget'),
+    });
+    expect(answer.status).toBe(200);
+  }, 60_000);
+  afterAll(async () => {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('closes the longest-stalled non-reading clients once their answers exceed it, long before the write timeout', async () => {
+    const hostile: RawConnection[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = openRaw(url, { read: false });
+      await c.connected;
+      // The kernel's buffers may take in a first 15 MiB answer whole; the second stalls.
+      c.socket.write('GET /tile/entries/000 HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(3));
+      hostile.push(c);
+    }
+    await othersServed(url, serverConnectionsAtMost(url, 0, 10_000));
+    expect(await metric(url, 'candor_http_write_budget_drops_total')).toBeGreaterThanOrEqual(1);
+    expect(await metric(url, 'candor_http_write_timeouts_total')).toBe(0);
+    expect((await send(url, '/tile/entries/000')).body.length).toBe(256 * 60_002);
+  });
+});
+
 describe('connection caps (log server)', () => {
   let dir: string;
   let server: ServerProcess;
@@ -346,5 +386,26 @@ describe('the witness under abuse', () => {
     await sleep(200);
     expect(witness.output()).not.toMatch(/unexpected error|prematurely closed|aborted a request|\n\s+at /);
     expect((await send(id.url, '/healthz')).status).toBe(200);
+  });
+});
+
+describe('limit flags', () => {
+  it('refuses bad limit values with exit 2 and a message naming the flag, for serve and witness', async () => {
+    const bad = await runCandor(['serve', '--data', '/nonexistent/never-created', '--write-timeout', 'soon']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--write-timeout must be a non-negative whole number, got "soon"');
+    const order = await runCandor(['serve', '--header-timeout', '9000', '--request-timeout', '1000']);
+    expect(order.code).toBe(2);
+    expect(order.stderr).toContain('--header-timeout must not exceed --request-timeout');
+    const env = await runCandor(['serve', '--data', '/nonexistent/never-created'], { CANDOR_MAX_CONNECTIONS: '0' });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain('--max-connections must be a whole number of at least 1');
+    const log = generateSignerKey('flags.example/log');
+    const witness = await runCandor([
+      'witness', '--data', '/nonexistent/never-created', '--name', 'flags.example/w',
+      '--log', `flags.example/log=${log.verifierKey}`, '--max-connections-per-ip=-1',
+    ]);
+    expect(witness.code).toBe(2);
+    expect(witness.stderr).toContain('--max-connections-per-ip must be a non-negative whole number');
   });
 });
