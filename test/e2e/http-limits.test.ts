@@ -191,6 +191,7 @@ describe('the log server under abuse (small configured limits)', () => {
 
   it('counts a client that hangs up mid-request as aborted, not as a 500, and logs no error', async () => {
     const before = await metric(url, 'candor_http_requests_aborted_total');
+    const before400 = await metric(url, 'candor_http_responses_total{status="400"}');
     // A batch body (the Hono app) cut off half way.
     const batch = openRaw(url);
     await batch.connected;
@@ -209,7 +210,9 @@ describe('the log server under abuse (small configured limits)', () => {
     await Promise.all([batch.closed, entry.closed, download.closed]);
     for (let i = 0; i < 50 && (await metric(url, 'candor_http_requests_aborted_total')) < before + 3; i++) await sleep(20);
     expect(await metric(url, 'candor_http_requests_aborted_total')).toBe(before + 3);
+    // Counted as aborted, and as no response at all: no 500, nor any other status.
     expect(await metric(url, 'candor_http_responses_total{status="500"}')).toBe(0);
+    expect(await metric(url, 'candor_http_responses_total{status="400"}')).toBe(before400);
     expect(server.output()).not.toMatch(/unexpected error|prematurely closed|aborted a request|\n\s+at /);
   });
 });
