@@ -88,6 +88,8 @@ interface Connection {
   lastPending: number;
   lastQueue: number;
   stalledSince: number;
+  /** Reading stopped here for waiting requests (resumed only then: resume() is not free). */
+  paused: boolean;
 }
 
 /**
@@ -153,6 +155,7 @@ export function createLimitedServer(
       lastPending: 0,
       lastQueue: 0,
       stalledSince: 0,
+      paused: false,
     };
     connections.set(socket, conn);
     socket.once('close', () => {
@@ -232,6 +235,7 @@ export function createLimitedServer(
       }
       // Read no further requests until the answers before this one are out.
       conn.waiting.push([req, res]);
+      conn.paused = true;
       conn.socket.pause();
       return;
     }
@@ -271,18 +275,20 @@ export function createLimitedServer(
           if (conn.socket.destroyed) return;
           start(conn, next[0], next[1]);
         });
-      } else {
+      } else if (conn.paused) {
+        conn.paused = false;
         conn.socket.resume();
       }
     };
-    res.once('finish', () => {
+    // Plain listeners: each answer is used once, and `once` wrappers cost on every request.
+    res.on('finish', () => {
       delivered = !conn.socket.destroyed;
       finished();
     });
-    res.once('close', finished);
+    res.on('close', finished);
     // An ended answer's bytes count against the write budget at once, not at the next tick
     // (which recomputes the total), so that a burst of large answers shuts the gate sooner.
-    res.once('prefinish', () => {
+    res.on('prefinish', () => {
       if (!conn.socket.destroyed) pendingTotal += conn.socket.writableLength;
     });
     const reserve = reservation(req);
@@ -308,10 +314,12 @@ export function createLimitedServer(
 
   /** Bytes a request's body reserves: its declared length, or its route's largest body. */
   function reservation(req: IncomingMessage): number {
-    const max = options.maxBodyBytes(req);
-    if (req.headers['transfer-encoding'] !== undefined) return max;
-    const length = Number(req.headers['content-length'] ?? 0);
-    return Number.isFinite(length) && length > 0 ? Math.min(length, max) : 0;
+    const { headers } = req;
+    if (headers['transfer-encoding'] !== undefined) return options.maxBodyBytes(req);
+    const declared = headers['content-length'];
+    if (declared === undefined) return 0;
+    const length = Number(declared);
+    return Number.isFinite(length) && length > 0 ? Math.min(length, options.maxBodyBytes(req)) : 0;
   }
 
   function pushback(req: IncomingMessage, res: ServerResponse): void {
