@@ -8,7 +8,8 @@
  *                [--submitters FILE] [--reindex]
  *                [--max-connections N] [--max-connections-per-ip N] [--header-timeout MS]
  *                [--request-timeout MS] [--idle-timeout MS] [--write-timeout MS]
- *                [--upload-budget BYTES] [--max-pipelined N]   (src/cli/http-limit-flags.ts)
+ *                [--write-budget BYTES] [--upload-budget BYTES] [--max-pipelined N]
+ *                (connection limits: src/cli/http-limit-flags.ts)
  *   candor keygen --name NAME --out FILE
  *   candor add [--url URL] FILE...
  *   candor checkpoint [--url URL]
