@@ -193,7 +193,8 @@ async function scenario(
 
 async function metrics(port: number, names: string[]): Promise<string> {
   const text = await new Promise<string>((resolveText) => {
-    request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+    // From an address of its own: the attacks may hold 127.0.0.1's per-address share.
+    request({ host: '127.0.0.1', port, path: '/metrics', agent: false, localAddress: '127.0.0.99' }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolveText(body));
