@@ -6,6 +6,10 @@
  *                [--batch-max N] [--batch-age MS]
  *                [--witness NAME=VKEY@URL ...] [--quorum K] [--witness-timeout MS]
  *                [--submitters FILE] [--reindex] [--tokens FILE] [--open-writes]
+ *                [--max-connections N] [--max-connections-per-ip N] [--header-timeout MS]
+ *                [--request-timeout MS] [--idle-timeout MS] [--write-timeout MS]
+ *                [--write-budget BYTES] [--upload-budget BYTES] [--max-pipelined N]
+ *                (connection limits: src/cli/http-limit-flags.ts)
  *   candor token <create|list|revoke> ...   (src/cli/token.ts)
  *   candor keygen --name NAME --out FILE
  *   candor add [--url URL] FILE...
@@ -40,6 +44,7 @@ import { RECORDS_USAGE } from './records-client.js';
 import { exportCommand, EVIDENCE_USAGE } from './export.js';
 import { verifyExportCommand } from './verify-export.js';
 import { RECOVERY_USAGE } from './backup.js';
+import { HTTP_LIMIT_OPTIONS, httpLimitFlags, httpLimitUsage } from './http-limit-flags.js';
 
 const USAGE = `usage: candor <command> [flags]
 
@@ -67,7 +72,8 @@ commands:
                                 SIGHUP and when it changes)               [CANDOR_TOKENS]
               --open-writes     serve writes without tokens on a non-loopback --host
                                 (refused otherwise)
-  token       API tokens for writes: create --name NAME --scope entries,records,activity
+              connection limits (docs/http-limits.md):
+${httpLimitUsage(14, true)}  token       API tokens for writes: create --name NAME --scope entries,records,activity
               [--rate N/s] [--quota N/day] | list | revoke --name NAME (candor token --help)
   keygen      create a signer key: --name NAME --out FILE (mode 0600); prints the verifier key
   add         submit files as entries and print one receipt (JSON) per line:
@@ -183,9 +189,11 @@ async function serveCommand(args: string[]): Promise<number> {
       reindex: { type: 'boolean' },
       tokens: { type: 'string' },
       'open-writes': { type: 'boolean' },
+      ...HTTP_LIMIT_OPTIONS,
     },
     strict: true,
   });
+  const httpLimits = httpLimitFlags(values, env, (message) => new UsageError(message));
   const submittersFile = values.submitters ?? env('CANDOR_SUBMITTERS');
   if (values.reindex === true && submittersFile === undefined) {
     throw new UsageError('--reindex needs --submitters FILE (the record index is part of the record API)');
@@ -217,6 +225,7 @@ async function serveCommand(args: string[]): Promise<number> {
     reindex: values.reindex === true,
     tokensFile: values.tokens ?? env('CANDOR_TOKENS'),
     openWrites: values['open-writes'] === true,
+    httpLimits,
     say: (line) => console.log(line),
   });
   await new Promise<void>((resolve) => {

@@ -17,6 +17,7 @@ import { validateKeyName } from '../note/keys.js';
 import { parseLogSpec, parsePeerSpec, parseUrlPrefix, type LogConfig, type PeerConfig } from '../witness/config.js';
 import { loadAdminToken, readUrlFile, witnessPaths } from '../witness/files.js';
 import { startWitness } from '../witness/main.js';
+import { HTTP_LIMIT_OPTIONS, httpLimitFlags, httpLimitUsage } from './http-limit-flags.js';
 import { WitnessStore, WitnessStoreLocked } from '../witness/witness-store.js';
 
 /** Usage text of `candor witness`. */
@@ -35,7 +36,8 @@ export const WITNESS_USAGE = `usage: candor witness --data DIR --name NAME --log
   --gossip MS         gossip with peers every MS milliseconds (default 2000; 0: never)
   --on-alert CMD      run /bin/sh -c CMD on each alert, with the alert JSON on stdin and
                       CANDOR_ALERT_ORIGIN, CANDOR_ALERT_KIND in the environment
-
+  connection limits, as for candor serve (docs/http-limits.md):
+${httpLimitUsage(2, false)}
 clear-alert lifts the halt on ORIGIN after an alert, with the token in DIR/admin.token:
 over HTTP at --url (or the URL the running witness recorded), or directly in DIR/db when
 the witness is not running.
@@ -96,9 +98,11 @@ async function runCommand(args: string[]): Promise<number> {
       poll: { type: 'string' },
       gossip: { type: 'string' },
       'on-alert': { type: 'string' },
+      ...HTTP_LIMIT_OPTIONS,
     },
     strict: true,
   });
+  const httpLimits = httpLimitFlags(values, undefined, (message) => new UsageError(message));
   if (values.data === undefined || values.name === undefined) throw new UsageError('--data and --name are required');
   usage('--name', () => validateKeyName(values.name!));
   if (values.log === undefined || values.log.length === 0) throw new UsageError('at least one --log is required');
@@ -116,6 +120,7 @@ async function runCommand(args: string[]): Promise<number> {
     pollMs: intFlag(values.poll, '--poll', 1000),
     gossipMs: intFlag(values.gossip, '--gossip', 2000),
     ...(values['on-alert'] === undefined ? {} : { onAlert: values['on-alert'] }),
+    httpLimits,
     say: (line) => console.log(line),
     warn: (line) => console.error(line),
   });

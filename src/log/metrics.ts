@@ -12,6 +12,7 @@ export class Metrics {
   private readonly bucketCounts = new Array<number>(INTEGRATION_BUCKETS.length).fill(0);
   private latencySum = 0;
   private readonly responses = new Map<number, number>();
+  private readonly sections: Array<() => string> = [];
 
   /** The tree size after the latest integration. */
   setSize(size: number): void {
@@ -31,6 +32,11 @@ export class Metrics {
   /** One HTTP response with this status was sent. */
   countResponse(status: number): void {
     this.responses.set(status, (this.responses.get(status) ?? 0) + 1);
+  }
+
+  /** Adds metrics rendered by another part (the HTTP connection guard), after these. */
+  addSection(render: () => string): void {
+    this.sections.push(render);
   }
 
   /** The metrics as Prometheus text. */
@@ -75,6 +81,6 @@ export class Metrics {
         .sort((a, b) => a[0] - b[0])
         .map(([status, n]) => `candor_http_responses_total{status="${status}"} ${n}`)
     );
-    return lines.join('\n') + '\n';
+    return lines.join('\n') + '\n' + this.sections.map((render) => render()).join('');
   }
 }

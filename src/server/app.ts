@@ -29,7 +29,7 @@ import { LogError, isLogError } from '../util/errors.js';
 import type { WitnessedCheckpoint, Witnessing } from '../log/witnessing.js';
 import { fromBase64, toBase64 } from '../util/bytes.js';
 import { parseDecimal } from '../util/integers.js';
-import { errorBody, handleError } from './errors.js';
+import { clientAborted, errorBody, handleError } from './errors.js';
 import { parseBatchBody, MAX_BATCH_BODY } from './batch.js';
 import { registerProofBundle } from './proof-bundle.js';
 import { chargeEntries, requireWrite, type WriteAuthorizer } from './tokens.js';
@@ -73,7 +73,8 @@ export function createApp(deps: AppDeps): Hono {
 
   app.use('*', async (c, next) => {
     await next();
-    log.metrics.countResponse(c.res.status);
+    // A client that went away got no answer: the guard counts it as aborted (http-limits.ts).
+    if (!clientAborted(c)) log.metrics.countResponse(c.res.status);
   });
   app.onError(handleError);
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no such resource: ${c.req.path}`), 404));

@@ -6,7 +6,9 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ErrorCode, isLogError, LogError } from '../util/errors.js';
+import { requestAborted } from './aborted.js';
 
 /** The HTTP status of each error code: one table for the log and the witness. */
 export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
@@ -94,8 +96,22 @@ export function errorAnswer(err: unknown): ErrorAnswer {
   return { status: 500, body: errorBody('INTERNAL', 'internal error'), retryAfter: false, headers: {} };
 }
 
-/** Hono onError handler: maps thrown errors to JSON error responses. */
+/**
+ * True when the client of a Hono request on @hono/node-server went away before its answer
+ * was complete (see aborted.ts); false without a Node request.
+ */
+export function clientAborted(c: Context): boolean {
+  const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
+  return requestAborted(env?.incoming, env?.outgoing);
+}
+
+/**
+ * Hono onError handler: maps thrown errors to JSON error responses. The failure of a
+ * request whose client went away (its body read breaking off) is no server error: it is
+ * not logged, and its answer, which nobody receives, is not counted.
+ */
 export function handleError(err: unknown, c: Context): Response {
+  if (clientAborted(c)) return c.json(errorBody('ABORTED', 'the client closed the connection'), 400);
   const { status, body, retryAfter, headers } = errorAnswer(err);
   if (retryAfter) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
   for (const [name, value] of Object.entries(headers)) c.header(name, value);

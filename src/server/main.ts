@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { LevelStore } from '../storage/level-store.js';
 import { Log } from '../log/log.js';
@@ -23,6 +23,10 @@ import { nodeEd25519Signer, useNodeCrypto } from './node-crypto.js';
 import { startRecords } from './records.js';
 import { checkWriteExposure, isLoopback, loadTokens, resolveTokensFile, startTokens } from './tokens.js';
 import { checkRestoredDataDir } from '../recovery/guard.js';
+import { createLimitedServer, resolveHttpLimits, type HttpLimits } from './http-limits.js';
+import { MAX_BATCH_BODY } from './batch.js';
+import { MAX_ENTRY_SIZE } from '../log/log.js';
+import { MAX_ENVELOPE_SIZE } from '../governance/dsse.js';
 
 export interface ServeConfig {
   dataDir: string;
@@ -56,6 +60,8 @@ export interface ServeConfig {
   tokensFile?: string | undefined;
   /** Serve open writes (no tokens) on an address that is not loopback; else refused. */
   openWrites?: boolean | undefined;
+  /** Connection caps and timeouts (src/server/http-limits.ts); defaults for what is left out. */
+  httpLimits?: Partial<HttpLimits> | undefined;
   /** Called with human-readable start-up messages (the CLI prints them). */
   say?: (line: string) => void;
   /** Called with operational warnings (witness failures); default: standard error. */
@@ -155,7 +161,7 @@ export async function startLog(config: ServeConfig): Promise<RunningLog> {
     try {
       // The busiest requests skip Hono (fast-lane.ts); the app answers everything else.
       const listener = fastLane({ log, witnessing, writes }, getRequestListener(app.fetch));
-      server = await listen(listener, config.host, config.port);
+      server = await listen(listener, config, log);
     } catch (err) {
       tokens.close();
       await records.close();
@@ -216,9 +222,21 @@ async function loadSignerKey(
   return pair.signerKey;
 }
 
-function listen(listener: RequestListener, host: string, port: number): Promise<Server> {
+function listen(listener: RequestListener, config: ServeConfig, log: Log): Promise<Server> {
+  const { host, port } = config;
+  // Bounded memory and sockets whatever clients do (http-limits.ts). A chunked body
+  // reserves its route's largest body from the upload budget: a batch's, or an entry's or
+  // record's.
+  const limited = createLimitedServer(listener, resolveHttpLimits(config.httpLimits), {
+    maxBodyBytes: (req) =>
+      req.url?.startsWith('/v1/entries/batch') === true
+        ? MAX_BATCH_BODY
+        : Math.max(MAX_ENTRY_SIZE, MAX_ENVELOPE_SIZE),
+    countResponse: (status) => log.metrics.countResponse(status),
+  });
+  log.metrics.addSection(limited.renderMetrics);
   return new Promise((resolve, reject) => {
-    const server = createServer(listener);
+    const server = limited.server;
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
   });

@@ -12,7 +12,7 @@
  */
 import type { Context } from 'hono';
 import { LogError, isLogError } from '../util/errors.js';
-import { STATUS, RETRY_AFTER_SECONDS, errorBody, isRetryable } from '../server/errors.js';
+import { STATUS, RETRY_AFTER_SECONDS, clientAborted, errorBody, isRetryable } from '../server/errors.js';
 
 export { errorBody };
 
@@ -52,6 +52,8 @@ export class WitnessError extends Error {
 
 /** Hono onError handler for the witness app. */
 export function handleWitnessError(err: unknown, c: Context): Response {
+  // A client that went away mid-request is no witness failure: nothing to log or answer.
+  if (clientAborted(c)) return c.json(errorBody('ABORTED', 'the client closed the connection'), 400);
   if (err instanceof OldSizeMismatch) {
     c.header('Content-Type', 'text/x.tlog.size');
     return c.body(`${err.size}\n`, 409);

@@ -5,7 +5,8 @@
  * runs the loops, as `candor witness` does.
  */
 import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { cosignatureV1Signer, formatCosignerVerifierKey } from '../checkpoint/cosignature.js';
 import type { FetchFn } from '../client/tile-reader.js';
@@ -21,6 +22,8 @@ import { Puller } from './pull.js';
 import { Witness } from './witness.js';
 import { WitnessStore } from './witness-store.js';
 import { useNodeCrypto } from '../server/node-crypto.js';
+import { createLimitedServer, resolveHttpLimits, type HttpLimits } from '../server/http-limits.js';
+import { MAX_REQUEST_BODY } from './request.js';
 
 /** Everything a witness is configured with. Only dataDir, name and logs are required. */
 export interface WitnessConfig {
@@ -58,6 +61,8 @@ export interface WitnessConfig {
   refreshMs?: number;
   /** Cosigned checkpoints remembered per origin; default 1000. */
   historyMax?: number;
+  /** Connection caps and timeouts (src/server/http-limits.ts); defaults for what is left out. */
+  httpLimits?: Partial<HttpLimits>;
   /** Test-only stall inside the add-checkpoint critical section. */
   testingOnlyStall?: (origin: string) => Promise<void>;
 }
@@ -165,9 +170,9 @@ export async function startWitness(config: WitnessConfig): Promise<RunningWitnes
   const opened = await openWitness(config);
   const warn = config.warn ?? ((line: string) => console.error(line));
   const host = config.host ?? '127.0.0.1';
-  let server: ServerType;
+  let server: Server;
   try {
-    server = await listen(opened.app.fetch, host, config.port ?? 0);
+    server = await listen(opened.app.fetch, host, config.port ?? 0, config.httpLimits);
   } catch (err) {
     await opened.close();
     throw err;
@@ -193,9 +198,9 @@ export async function startWitness(config: WitnessConfig): Promise<RunningWitnes
     close: () =>
       (closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        server.closeIdleConnections();
         await Promise.all(loops.map((l) => l.stop()));
-        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        server.closeIdleConnections();
         await stopped;
         await opened.close();
       })()),
@@ -232,9 +237,19 @@ function repeat(ms: number, fn: () => Promise<unknown>, warn: (line: string) => 
   };
 }
 
-function listen(fetch: (req: Request) => Response | Promise<Response>, host: string, port: number): Promise<ServerType> {
+function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  host: string,
+  port: number,
+  limits: Partial<HttpLimits> | undefined
+): Promise<Server> {
+  // The log's connection guard (caps, timeouts, one request at a time, upload budget);
+  // every witness request body is small.
+  const { server } = createLimitedServer(getRequestListener(fetch), resolveHttpLimits(limits), {
+    maxBodyBytes: () => MAX_REQUEST_BODY,
+  });
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname: host, port }, () => resolve(server));
     server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
   });
 }
