@@ -31,6 +31,7 @@ import { parseDecimal } from '../util/integers.js';
 import { errorBody, handleError } from './errors.js';
 import { parseBatchBody, MAX_BATCH_BODY } from './batch.js';
 import { registerProofBundle } from './proof-bundle.js';
+import { requestGuard } from './request-guard.js';
 
 export interface AppDeps {
   log: Log;
@@ -69,6 +70,8 @@ export function createApp(deps: AppDeps): Hono {
     log.metrics.countResponse(c.res.status);
   });
   app.onError(handleError);
+  // Raw paths only (no percent-encoded or dot-segment form) and no repeated query parameter.
+  app.use('*', requestGuard());
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no such resource: ${c.req.path}`), 404));
 
   app.get('/checkpoint', (c) => {
