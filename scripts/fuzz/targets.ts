@@ -505,7 +505,7 @@ export async function buildTargets(): Promise<FuzzTarget[]> {
         // The guard sees the target as the app gets it: in process, Request's URL parser has
         // already resolved dot segments (over a socket the raw form reaches the guard, which
         // test/server/request-target.test.ts checks); percent-encoding it keeps.
-        const seen = new URL(target, 'http://localhost');
+        const seen = new URL(`http://localhost${target}`);
         let guarded = false;
         try {
           checkRequestTarget(seen.pathname + seen.search);
