@@ -41,6 +41,8 @@ export interface FuzzOptions {
   onInput?: (input: Uint8Array, iteration: number) => void;
   /** Called every `progressEvery` inputs. */
   onProgress?: (done: number) => void;
+  /** Called with each crash as it is found (the worker reports it at once). */
+  onCrash?: (crash: Crash) => void;
   progressEvery?: number;
 }
 
@@ -87,7 +89,9 @@ export async function fuzzTarget(target: FuzzTarget, options: FuzzOptions): Prom
     if (r.outcome === 'accepted') stats.accepted++;
     else if (r.outcome === 'refused') stats.refused++;
     else {
-      stats.crashes.push({ target: target.name, seed: options.seed, iteration: i, input, error: describeError(r.error) });
+      const crash = { target: target.name, seed: options.seed, iteration: i, input, error: describeError(r.error) };
+      stats.crashes.push(crash);
+      options.onCrash?.(crash);
       if (stats.crashes.length >= maxCrashes) break;
     }
     if ((i + 1) % every === 0) options.onProgress?.(i + 1);

@@ -70,6 +70,7 @@ async function reportCrash(out: string, c: Crash): Promise<void> {
 }
 
 function runWorker(
+  out: string,
   target: string,
   seed: number,
   n: number,
@@ -100,8 +101,9 @@ function runWorker(
         hang: { target, seed, iteration: started - 1, input, error: `hang: no answer in ${hangMs} ms` },
       });
     }, 250);
-    worker.on('message', (m: { type: string; done?: number; stats?: TargetStats }) => {
+    worker.on('message', (m: { type: string; done?: number; stats?: TargetStats; crash?: Crash }) => {
       if (m.type === 'progress') process.stderr.write(`  ${target}: ${m.done} inputs\n`);
+      if (m.type === 'crash') void reportCrash(out, { ...m.crash!, input: new Uint8Array(m.crash!.input) });
       if (m.type === 'done') {
         clearInterval(watchdog);
         resolveRun({ stats: m.stats! });
@@ -176,7 +178,7 @@ async function main(): Promise<number> {
   await Promise.all(
     Array.from({ length: Math.min(jobs, queue.length) }, async () => {
       for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
-        const r = await runWorker(name, seed, n, slowMs, hangMs);
+        const r = await runWorker(out, name, seed, n, slowMs, hangMs);
         if (r.hang !== undefined) {
           failures.push(r.hang);
           await reportCrash(out, r.hang);
@@ -184,7 +186,6 @@ async function main(): Promise<number> {
         }
         const s = r.stats!;
         results.push(s);
-        for (const c of s.crashes) await reportCrash(out, { ...c, input: new Uint8Array(c.input) });
         failures.push(...s.crashes);
         const us = ((s.ms * 1000) / Math.max(1, s.count)).toFixed(1);
         console.log(

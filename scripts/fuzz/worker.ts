@@ -38,6 +38,8 @@ const stats = await fuzzTarget(target, {
     Atomics.add(header, 0, 1);
   },
   onProgress: (done) => parentPort!.postMessage({ type: 'progress', done }),
+  // At once, so that a campaign stopped early still has every crash it found.
+  onCrash: (crash) => parentPort!.postMessage({ type: 'crash', crash }),
   progressEvery: 50_000,
 });
 for (const t of targets) await t.close?.();
