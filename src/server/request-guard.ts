@@ -62,7 +62,7 @@ export function checkRequestTarget(target: string): void {
     } catch {
       throw new LogError('MALFORMED', `query parameter name ${quote(part)} is not valid percent-encoding`);
     }
-    if (seen.has(name)) throw new LogError('MALFORMED', `query parameter ${quote(name)} is given more than once`);
+    if (seen.has(name)) throw new LogError('MALFORMED', `query parameter ${quote(name)} is given twice or more`);
     seen.add(name);
   }
 }
