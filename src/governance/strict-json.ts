@@ -20,6 +20,10 @@ export const DEFAULT_MAX_JSON_DEPTH = 64;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** A run of string characters that need no check: no quote, backslash, control or surrogate. */
+// eslint-disable-next-line no-control-regex
+const PLAIN_RUN = /[^"\\\x00-\x1f\ud800-\udfff]+/y;
+
 class Parser {
   private i = 0;
 
@@ -117,6 +121,10 @@ class Parser {
     let out = '';
     let start = ++this.i;
     for (;;) {
+      // Skip a run of plain characters in one regex step (a batch body is megabytes of
+      // base64 strings; a character loop is several times slower than JSON.parse).
+      PLAIN_RUN.lastIndex = this.i;
+      if (PLAIN_RUN.test(this.s)) this.i = PLAIN_RUN.lastIndex;
       const c = this.s.charCodeAt(this.i);
       if (Number.isNaN(c)) this.fail('unterminated string');
       if (c === 0x22) {

@@ -33,6 +33,7 @@ import { clientAborted, errorBody, handleError } from './errors.js';
 import { parseBatchBody, MAX_BATCH_BODY } from './batch.js';
 import { registerProofBundle } from './proof-bundle.js';
 import { chargeEntries, requireWrite, type WriteAuthorizer } from './tokens.js';
+import { requestGuard } from './request-guard.js';
 
 export interface AppDeps {
   log: Log;
@@ -77,6 +78,8 @@ export function createApp(deps: AppDeps): Hono {
     if (!clientAborted(c)) log.metrics.countResponse(c.res.status);
   });
   app.onError(handleError);
+  // Raw paths only (no percent-encoded or dot-segment form) and no repeated query parameter.
+  app.use('*', requestGuard());
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no such resource: ${c.req.path}`), 404));
 
   app.get('/checkpoint', (c) => {

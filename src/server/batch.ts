@@ -1,11 +1,13 @@
 /**
  * The body of POST /v1/entries/batch, in one of two forms chosen by Content-Type:
- * - `application/json`: `{"entries": ["<standard base64>", ...]}`;
+ * - `application/json`: `{"entries": ["<standard base64>", ...]}`, strict JSON (RFC 8259
+ *   without a byte-order mark or a repeated key; src/governance/strict-json.ts);
  * - `application/octet-stream`: entries as in a tlog-tiles entry bundle, each a
  *   big-endian uint16 length followed by that many bytes.
  */
 import { LogError } from '../util/errors.js';
 import { fromBase64 } from '../util/bytes.js';
+import { isJsonObject, parseStrictJson } from '../governance/strict-json.js';
 
 /** Largest batch body accepted, in bytes. */
 export const MAX_BATCH_BODY = 16 * 1024 * 1024;
@@ -36,13 +38,14 @@ export function parseBatchBody(body: Uint8Array, contentType: string | undefined
 }
 
 function parseJsonBatch(body: Uint8Array): Uint8Array[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
-  } catch {
-    throw new LogError('MALFORMED', 'the batch body is not valid JSON');
+  // Strict JSON: JSON.parse would take the last of two "entries" keys (a proxy or auditor
+  // reading the first would see another batch than the one logged) and TextDecoder would
+  // drop a leading byte-order mark. Both are refused, as is nesting beyond the form's.
+  if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) {
+    throw new LogError('MALFORMED', 'the batch body starts with a byte-order mark: send JSON without one');
   }
-  const list = (parsed as { entries?: unknown } | null)?.entries;
+  const parsed = parseStrictJson(body, 'the batch body', 8);
+  const list = isJsonObject(parsed) ? parsed.entries : undefined;
   if (!Array.isArray(list)) {
     throw new LogError('MALFORMED', 'the batch body must be {"entries": [base64, ...]}');
   }

@@ -20,6 +20,7 @@ import type { Gossip } from './gossip.js';
 import { MAX_REQUEST_BODY } from './request.js';
 import type { Witness } from './witness.js';
 import { sizedBodyLimit } from '../server/body-limit.js';
+import { requestGuard } from '../server/request-guard.js';
 
 /** What the witness app needs. */
 export interface WitnessAppDeps {
@@ -36,6 +37,8 @@ export function createWitnessApp(deps: WitnessAppDeps): Hono {
   const { witness, gossip } = deps;
   const app = new Hono();
   app.onError(handleWitnessError);
+  // Raw paths only (no percent-encoded or dot-segment form) and no repeated query parameter.
+  app.use('*', requestGuard());
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no such resource: ${c.req.path}`), 404));
   const limit = sizedBodyLimit(MAX_REQUEST_BODY, () => {
     throw new LogError('TOO_LARGE', `the body must be at most ${MAX_REQUEST_BODY} bytes`);

@@ -7,7 +7,9 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+// From test/helpers/, or from dist-scripts/test/helpers/ when compiled for scripts/.
+const ROOT = new URL(import.meta.url.includes('/dist-scripts/') ? '../../../' : '../../', import.meta.url);
+export const CLI = fileURLToPath(new URL('dist/cli/main.js', ROOT));
 
 /** What a `candor` command run by runCandor printed, and its exit code. */
 export interface CliResult {
