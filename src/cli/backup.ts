@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isLogError, LogError } from '../util/errors.js';
 import { parseDecimal } from '../util/integers.js';
-import { CommandError, logUrl, nodeIo, runCommand, usage, type GovernanceIo } from './governance-io.js';
+import { CommandError, dataDir, logUrl, nodeIo, runCommand, usage, type GovernanceIo } from './governance-io.js';
 
 const SYNOPSIS =
   'candor backup --data DIR --out PATH [--url URL] [--key FILE] [--with-key] [--verifier-key VKEY] [--timeout MS]';
@@ -119,8 +119,7 @@ export function backupCommand(args: string[], io: GovernanceIo = nodeIo): Promis
       io.out(`usage: candor <command> [flags]\n\n${RECOVERY_USAGE}`);
       return 0;
     }
-    const dir = values.data ?? io.env('CANDOR_DATA');
-    if (dir === undefined) throw usage('--data DIR is required');
+    const dir = dataDir(io, values.data);
     if (values.out === undefined) throw usage('--out PATH is required');
     const timeoutMs = timeoutFlag(values.timeout);
     const { useNodeCrypto } = await import('../server/node-crypto.js');
