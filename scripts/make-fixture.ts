@@ -17,25 +17,13 @@
 import { mkdir, writeFile, access, chmod } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { startServerProcess } from '../test/helpers/server-process.js';
+import type { FixtureExpected } from '../test/helpers/fixture-expected.js';
 import { formatSignerKey } from '../src/note/keys.js';
 import { RKEYS, approval, deployment, recordsAllowlist, safetyConfig, signed } from '../test/governance/records-fixture.js';
 
 export const FIXTURE_ORIGIN = 'fixture.candor.dev/log';
 /** The fixture log's key: a fixed, published test seed. */
 export const FIXTURE_SIGNER_KEY = formatSignerKey(FIXTURE_ORIGIN, new Uint8Array(32).fill(0x5a));
-
-interface Expected {
-  origin: string;
-  verifierKey: string;
-  size: number;
-  /** The checkpoint served when the fixture was written. */
-  checkpoint: string;
-  /** Every checkpoint handed out in a receipt, in order (each must stay consistent). */
-  receiptCheckpoints: string[];
-  /** Every entry, standard base64, by index. */
-  entries: string[];
-  records: { index: number; signer: string; model: string; env?: string; changeType: string }[];
-}
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 
@@ -56,7 +44,7 @@ async function main(): Promise<void> {
   const start = (): ReturnType<typeof startServerProcess> =>
     startServerProcess(data, ['--origin', FIXTURE_ORIGIN, '--submitters', join(out, 'submitters.json')]);
   let server = await start();
-  const expected: Expected = {
+  const expected: FixtureExpected = {
     origin: FIXTURE_ORIGIN,
     verifierKey: server.verifierKey,
     size: 0,

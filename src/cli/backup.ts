@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isLogError, LogError } from '../util/errors.js';
 import { parseDecimal } from '../util/integers.js';
-import { CommandError, nodeIo, runCommand, usage, type GovernanceIo } from './governance-io.js';
+import { CommandError, dataDir, logUrl, nodeIo, runCommand, usage, type GovernanceIo } from './governance-io.js';
 
 const SYNOPSIS =
   'candor backup --data DIR --out PATH [--url URL] [--key FILE] [--with-key] [--verifier-key VKEY] [--timeout MS]';
@@ -77,6 +77,25 @@ export function timeoutFlag(text: string | undefined): number | undefined {
 }
 
 /**
+ * The keys of a backup or a restore: the signer key read from `keyPath` (when given), and
+ * the verifier key to check the log against: `pinned` (--verifier-key), else the signer
+ * key's, else undefined.
+ * @throws LogError CONFLICT when `pinned` is not the signer key's verifier key.
+ */
+export async function recoveryKeys(
+  keyPath: string | undefined,
+  pinned: string | undefined
+): Promise<{ signerKey: string | undefined; verifierKey: string | undefined }> {
+  if (keyPath === undefined) return { signerKey: undefined, verifierKey: pinned };
+  const { readKeyFile } = await import('../server/keyfile.js');
+  const { verifierKeyOf } = await import('../recovery/backup.js');
+  const signerKey = await readKeyFile(keyPath);
+  const own = verifierKeyOf(signerKey);
+  if (pinned !== undefined && pinned !== own) throw new LogError('CONFLICT', `--verifier-key is not the key of ${keyPath}`);
+  return { signerKey, verifierKey: pinned ?? own };
+}
+
+/**
  * Runs `candor backup` with the arguments after `backup`; resolves with the exit code.
  * Never throws and never exits the process.
  */
@@ -100,24 +119,20 @@ export function backupCommand(args: string[], io: GovernanceIo = nodeIo): Promis
       io.out(`usage: candor <command> [flags]\n\n${RECOVERY_USAGE}`);
       return 0;
     }
-    const dir = values.data ?? io.env('CANDOR_DATA');
-    if (dir === undefined) throw usage('--data DIR is required');
+    const dir = dataDir(io, values.data);
     if (values.out === undefined) throw usage('--out PATH is required');
     const timeoutMs = timeoutFlag(values.timeout);
     const { useNodeCrypto } = await import('../server/node-crypto.js');
     useNodeCrypto();
-    const { readKeyFile } = await import('../server/keyfile.js');
-    const { verifierKeyOf, writeBackup } = await import('../recovery/backup.js');
+    const { writeBackup } = await import('../recovery/backup.js');
     const keyPath = values.key ?? (existsSync(join(dir, 'log.key')) ? join(dir, 'log.key') : undefined);
     if (values['with-key'] === true && keyPath === undefined) {
       throw usage(`--with-key needs the signer key: ${join(dir, 'log.key')} is missing, pass --key FILE`);
     }
     try {
-      const signerKey = keyPath === undefined ? undefined : await readKeyFile(keyPath);
-      let verifierKey = values['verifier-key'] ?? (signerKey === undefined ? undefined : verifierKeyOf(signerKey));
-      if (signerKey !== undefined && verifierKey !== verifierKeyOf(signerKey)) {
-        throw new LogError('CONFLICT', `--verifier-key is not the key of ${keyPath}`);
-      }
+      const keys = await recoveryKeys(keyPath, values['verifier-key']);
+      const signerKey = keys.signerKey;
+      let verifierKey = keys.verifierKey;
       const include = values['with-key'] === true ? signerKey : undefined;
       const say = (line: string): void => io.err(`${line}\n`);
       if (!existsSync(join(dir, 'db'))) throw new CommandError(1, `there is no log in ${dir}`);
@@ -139,7 +154,7 @@ export function backupCommand(args: string[], io: GovernanceIo = nodeIo): Promis
           await idle.store.close();
         }
       } else {
-        const url = (values.url ?? io.env('CANDOR_URL') ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+        const url = logUrl(io, values.url);
         if (verifierKey === undefined) {
           throw usage(`${dir} is in use and has no log.key: pass --key FILE or --verifier-key VKEY`);
         }

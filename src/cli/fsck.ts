@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { fsck, FsckError, type FsckReport } from '../log/fsck.js';
 import { useNodeCrypto } from '../server/node-crypto.js';
-import { CommandError, nodeIo, runCommand, usage, type GovernanceIo } from './governance-io.js';
+import { CommandError, dataDir, nodeIo, runCommand, type GovernanceIo } from './governance-io.js';
 
 /**
  * Exit codes of `candor fsck` and `candor repair`, above every other command's (0–8), so
@@ -111,8 +111,7 @@ export function fsckCommand(args: string[], io: GovernanceIo = nodeIo): Promise<
       io.out(FSCK_HELP);
       return FSCK_EXIT.OK;
     }
-    const dir = values.data ?? io.env('CANDOR_DATA');
-    if (dir === undefined) throw usage('--data DIR is required');
+    const dir = dataDir(io, values.data);
     useNodeCrypto(); // the same hashes and signatures, several times faster
     let report: FsckReport;
     try {

@@ -133,6 +133,16 @@ export function logUrl(io: GovernanceIo, flag: string | undefined): string {
   return (flag ?? io.env('CANDOR_URL') ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 }
 
+/**
+ * The data directory of a command that opens one: the flag (--data), else CANDOR_DATA.
+ * @throws CommandError (usage) when neither is given.
+ */
+export function dataDir(io: GovernanceIo, flag: string | undefined): string {
+  const dir = flag ?? io.env('CANDOR_DATA');
+  if (dir === undefined) throw usage('--data DIR is required');
+  return dir;
+}
+
 /** Parses `--timeout S` (seconds, default 30) into milliseconds. */
 export function timeoutMs(text: string | undefined): number {
   if (text === undefined) return 30_000;

@@ -16,7 +16,7 @@ import { parseSubmitters } from '../governance/submitters.js';
 import { LevelKv } from '../search/kv.js';
 import { RecordIndex } from '../search/record-index.js';
 import { LevelStore } from '../storage/level-store.js';
-import { CommandError, nodeIo, readInput, runCommand, usage, type GovernanceIo } from './governance-io.js';
+import { CommandError, dataDir, nodeIo, readInput, runCommand, usage, type GovernanceIo } from './governance-io.js';
 
 const SYNOPSIS = 'candor reindex --data DIR --submitters FILE';
 
@@ -31,8 +31,7 @@ export function reindexCommand(args: string[], io: GovernanceIo = nodeIo): Promi
       options: { data: { type: 'string' }, submitters: { type: 'string' } },
       strict: true,
     });
-    const dir = values.data ?? io.env('CANDOR_DATA');
-    if (dir === undefined) throw usage('--data DIR is required');
+    const dir = dataDir(io, values.data);
     const file = values.submitters ?? io.env('CANDOR_SUBMITTERS');
     if (file === undefined) {
       throw usage('--submitters FILE is required: signers are attributed with that allowlist');

@@ -7,7 +7,7 @@ import { FsckError } from '../log/fsck.js';
 import { repair, SourceError } from '../log/repair.js';
 import { useNodeCrypto } from '../server/node-crypto.js';
 import { FSCK_EXIT, formatReport, fsckErrorCode, reportCode } from './fsck.js';
-import { CommandError, nodeIo, readInput, runCommand, usage, type GovernanceIo } from './governance-io.js';
+import { CommandError, dataDir, nodeIo, readInput, runCommand, usage, type GovernanceIo } from './governance-io.js';
 
 export const REPAIR_SYNOPSIS = 'candor repair --data DIR [--from URL] [--submitters FILE]';
 
@@ -60,8 +60,7 @@ export function repairCommand(args: string[], io: GovernanceIo = nodeIo): Promis
       io.out(REPAIR_HELP);
       return FSCK_EXIT.OK;
     }
-    const dir = values.data ?? io.env('CANDOR_DATA');
-    if (dir === undefined) throw usage('--data DIR is required');
+    const dir = dataDir(io, values.data);
     if (values.from !== undefined && !/^https?:\/\//.test(values.from)) throw usage('--from must be an http:// or https:// URL');
     const file = values.submitters ?? io.env('CANDOR_SUBMITTERS');
     const submitters = file === undefined ? undefined : await readInput(io, file, 'submitters file');

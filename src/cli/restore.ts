@@ -23,7 +23,7 @@
 import { parseArgs } from 'node:util';
 import { LogError } from '../util/errors.js';
 import { nodeIo, runCommand, usage, type GovernanceIo } from './governance-io.js';
-import { RECOVERY_USAGE, recoveryError, timeoutFlag } from './backup.js';
+import { RECOVERY_USAGE, recoveryError, recoveryKeys, timeoutFlag } from './backup.js';
 
 const SYNOPSIS =
   'candor restore (--from PATH | --from-tiles URL) --data DIR [--key FILE] [--verifier-key VKEY] [--timeout MS]';
@@ -62,31 +62,26 @@ export function restoreCommand(args: string[], io: GovernanceIo = nodeIo): Promi
     const timeoutMs = timeoutFlag(values.timeout);
     const { useNodeCrypto } = await import('../server/node-crypto.js');
     useNodeCrypto();
-    const { readKeyFile } = await import('../server/keyfile.js');
-    const { verifierKeyOf } = await import('../recovery/backup.js');
     const { assertRestorable, restoreLog } = await import('../recovery/restore.js');
     const say = (line: string): void => io.err(`${line}\n`);
     try {
-      const givenKey = values.key === undefined ? undefined : await readKeyFile(values.key);
-      const pinned = values['verifier-key'];
-      if (givenKey !== undefined && pinned !== undefined && verifierKeyOf(givenKey) !== pinned) {
-        throw new LogError('CONFLICT', `--verifier-key is not the key of ${values.key}`);
-      }
+      // The verifier key of --verifier-key or --key, if either is given.
+      const { signerKey: givenKey, verifierKey: keyed } = await recoveryKeys(values.key, values['verifier-key']);
       await assertRestorable(dir); // before reading what may be a large source
       let record;
       if (from !== undefined) {
         const { openBackup } = await import('../recovery/restore-backup.js');
         say(`checking the files of ${from}`);
         const backup = await openBackup(from);
-        const verifierKey = pinned ?? (givenKey === undefined ? backup.manifest.verifierKey : verifierKeyOf(givenKey));
+        const verifierKey = keyed ?? backup.manifest.verifierKey;
         if (verifierKey !== backup.manifest.verifierKey) {
           throw new LogError('CORRUPT', `${from} is a backup of ${backup.manifest.verifierKey}, not of ${verifierKey}`);
         }
-        if (pinned === undefined && givenKey === undefined) say(`verifier key (from the manifest): ${verifierKey}`);
+        if (keyed === undefined) say(`verifier key (from the manifest): ${verifierKey}`);
         const signerKey = givenKey ?? backup.signerKey;
         record = await restoreLog({ source: backup.source, from, verifierKey, dataDir: dir, signerKey, expect: backup.expect, say });
       } else {
-        const verifierKey = pinned ?? (givenKey === undefined ? undefined : verifierKeyOf(givenKey));
+        const verifierKey = keyed;
         if (verifierKey === undefined) {
           throw usage('--from-tiles needs the log\'s key to check the copy against: --verifier-key VKEY or --key FILE');
         }

@@ -34,7 +34,7 @@ import { ed25519Verifier, type Verifier } from '../note/keys.js';
 import * as codec from '../storage/codec.js';
 import { readCommitMark } from '../storage/commit-mark.js';
 import { describeHoles, findHoles, type Holes } from '../storage/contiguity.js';
-import { WATERMARK_KEY } from '../storage/dedup-index.js';
+import { WATERMARK_KEY, openFailureDetail } from '../storage/dedup-index.js';
 import { LevelStore } from '../storage/level-store.js';
 import { TreeView } from '../storage/repair-check.js';
 import type { LogMeta, StoredCheckpoint } from '../storage/store.js';
@@ -301,7 +301,7 @@ class Checker {
       await db.open();
     } catch (err) {
       this.dedupBad = true;
-      const detail = String((err as { cause?: { message?: unknown } }).cause?.message ?? (err as Error).message);
+      const detail = openFailureDetail(err);
       this.add('derived', 'dedup index', `${dir} cannot be opened: ${detail} (candor repair rebuilds it)`);
       return undefined;
     }
@@ -506,7 +506,7 @@ class Checker {
       await db.open();
     } catch (err) {
       this.recordsBad = true;
-      const detail = String((err as { cause?: { message?: unknown } }).cause?.message ?? (err as Error).message);
+      const detail = openFailureDetail(err);
       this.add('derived', 'record index', `${dir} cannot be opened: ${detail} (candor repair rebuilds it)`);
       return;
     }

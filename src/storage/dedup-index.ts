@@ -33,6 +33,14 @@ const VIEW = { keyEncoding: 'view', valueEncoding: 'view' } as const;
 /** The watermark's key: 9 bytes, never a 32-byte leaf hash. */
 export const WATERMARK_KEY = new TextEncoder().encode('watermark');
 
+/**
+ * Why a LevelDB directory would not open: level says only "Database failed to open", and
+ * its cause has LevelDB's own words; without a cause, the error's own message.
+ */
+export function openFailureDetail(err: unknown): string {
+  return String((err as { cause?: { message?: unknown } }).cause?.message ?? (err as Error).message);
+}
+
 /** Committed entries at most waiting for the index before commits wait for it instead. */
 export const MAX_PENDING_ENTRIES = 2 ** 20;
 
@@ -87,8 +95,7 @@ export class DedupIndex {
     try {
       await db.open();
     } catch (err) {
-      // level says only "Database failed to open"; the cause has LevelDB's own words.
-      const detail = String((err as { cause?: { message?: unknown } }).cause?.message ?? (err as Error).message);
+      const detail = openFailureDetail(err);
       const why = `it is derived from the log, so \`candor repair --data DIR\` rebuilds it`;
       throw new Error(`cannot open the leaf-hash index ${this.dir}: ${detail} (${why})`, { cause: err });
     }

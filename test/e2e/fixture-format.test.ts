@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { checkServedLog } from '../helpers/check-log.js';
+import type { FixtureExpected } from '../helpers/fixture-expected.js';
 import { openCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { ed25519Verifier } from '../../src/note/keys.js';
 import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
@@ -22,16 +23,6 @@ import { leafHash } from '../../src/merkle/hash.js';
 import { RKEYS, deployment, signed } from '../governance/records-fixture.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
-
-interface Expected {
-  origin: string;
-  verifierKey: string;
-  size: number;
-  checkpoint: string;
-  receiptCheckpoints: string[];
-  entries: string[];
-  records: { index: number; signer: string; model: string; env?: string; changeType: string }[];
-}
 
 const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 
@@ -62,7 +53,7 @@ describe('on-disk format fixtures', () => {
   for (const name of fixtures) {
     it(`${name}: opens, checks, serves its records and appends`, async () => {
       const src = join(FIXTURES, name);
-      const expected = JSON.parse(await readFile(join(src, 'expected.json'), 'utf8')) as Expected;
+      const expected = JSON.parse(await readFile(join(src, 'expected.json'), 'utf8')) as FixtureExpected;
       const tmp = await mkdtemp(join(tmpdir(), `candor-${name}-`));
       dirs.push(tmp);
       await cp(src, tmp, { recursive: true });

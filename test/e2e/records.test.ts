@@ -11,6 +11,7 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerProcess, type ServerProcess, runCandor, type CliResult } from '../helpers/server-process.js';
+import { until } from '../helpers/until.js';
 import { Log } from '../../src/log/log.js';
 import { LevelStore } from '../../src/storage/level-store.js';
 import { ed25519Signer } from '../../src/note/keys.js';
@@ -24,16 +25,6 @@ const ORIGIN = 'records.example/log';
 const candor = (args: string[]): Promise<CliResult> => runCandor(args);
 
 const sha256 = (b: string | Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('governance records end to end (candor serve --submitters)', () => {
   let dir = '';
@@ -113,14 +104,14 @@ describe('governance records end to end (candor serve --submitters)', () => {
     const accepted = await until('carol accepted', async () => {
       const res = await post(carolEntry(1));
       return res.status === 200 ? res : undefined;
-    });
+    }, 8000, 50);
     expect(((await accepted.json()) as { record: { signer: string } }).record.signer).toBe('carol');
     expect(server!.output()).toMatch(/reloaded .*submitters.json: 5 submitter keys/);
     // Removed, and SIGHUP (the watch may see it too; either way it must be refused soon).
     await writeFile(p('submitters.json'), recordsAllowlist());
     server!.proc.kill('SIGHUP');
     // Whichever of the two reloads it first, the server says so once; from then on carol is out.
-    await until('the reload', async () => (/reloaded .*submitters.json: 4 submitter keys/.test(server!.output()) ? true : undefined));
+    await until('the reload', async () => (/reloaded .*submitters.json: 4 submitter keys/.test(server!.output()) ? true : undefined), 8000, 50);
     expect((await post(carolEntry(2))).status).toBe(403);
     const before = (await (await fetch(`${server!.url}/healthz`)).json()) as { size: number };
     expect(before.size).toBe(3);
@@ -129,7 +120,7 @@ describe('governance records end to end (candor serve --submitters)', () => {
     const withdrawn = await until("carol's record withdrawn", async () => {
       const r = (await (await fetch(`${server!.url}/v1/records/2`)).json()) as { attributed: boolean; unattributed?: string };
       return r.attributed ? undefined : r;
-    });
+    }, 8000, 50);
     expect(withdrawn.unattributed).toMatch(/^UNKNOWN_KEY/);
   });
 

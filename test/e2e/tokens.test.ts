@@ -12,6 +12,7 @@ import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCandor, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { until } from '../helpers/until.js';
 import { RKEYS, deployment, recordsAllowlist, signed } from '../governance/records-fixture.js';
 import { RFC8032, ed25519Pem } from '../governance/helpers.js';
 
@@ -35,16 +36,6 @@ async function answer(res: Response): Promise<Answer> {
     wwwAuthenticate: res.headers.get('www-authenticate'),
     retryAfter: res.headers.get('retry-after'),
   };
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('authenticated writes (candor token, candor serve with DATA/tokens.json)', () => {

@@ -58,16 +58,19 @@ async function harness(labels: string[], quorum: number, waitTimeoutMs = 10_000)
   });
   witnessing.start();
   const app = createApp({ log, verifierKey: TEST_VERIFIER_KEY, witnessing });
-  const request = async (path: string, init?: RequestInit): Promise<Response> => {
-    let done = false;
-    const res = Promise.resolve(app.request(path, init)).finally(() => (done = true));
-    for (let i = 0; i < 200 && !done; i++) {
-      await new Promise((r) => setTimeout(r, 2)); // real time: the log batches with real timers
-      await clock.advance(500);
-    }
-    return res;
-  };
+  const request = (path: string, init?: RequestInit): Promise<Response> => requestWhileTicking(app, clock, path, init);
   return { log, clock, witnesses, witnessing, app, request };
+}
+
+/** Runs a request on `app` while moving `clock` on in 500 ms steps until it answers. */
+async function requestWhileTicking(app: Hono, clock: FakeClock, path: string, init?: RequestInit): Promise<Response> {
+  let done = false;
+  const res = Promise.resolve(app.request(path, init)).finally(() => (done = true));
+  for (let i = 0; i < 200 && !done; i++) {
+    await new Promise((r) => setTimeout(r, 2)); // real time: the log batches with real timers
+    await clock.advance(500);
+  }
+  return res;
 }
 
 /** Checks a note's signature lines: the log's first, then `min`+ cosignatures that verify. */
@@ -229,15 +232,7 @@ describe('witnessed checkpoints over HTTP (in process)', () => {
     });
     witnessing.start();
     const app = createApp({ log, verifierKey: TEST_VERIFIER_KEY, witnessing });
-    const request = async (path: string, init?: RequestInit): Promise<Response> => {
-      let done = false;
-      const res = Promise.resolve(app.request(path, init)).finally(() => (done = true));
-      for (let i = 0; i < 200 && !done; i++) {
-        await new Promise((r) => setTimeout(r, 2));
-        await clock.advance(500);
-      }
-      return res;
-    };
+    const request = (path: string, init?: RequestInit): Promise<Response> => requestWhileTicking(app, clock, path, init);
     const entry = makeEntry(5);
     const res = await request('/v1/entries?wait=witnessed', { method: 'POST', body: entry });
     expect(res.status).toBe(504);
