@@ -9,7 +9,9 @@
  * It fetches entry N, checks it is a governance change record (not an approval, not
  * another predicate type), shows on stderr what is being approved, and refuses when the
  * approver's own key signed the change (two people, not one: the log's policy checks
- * this too, by name). Exit codes as `candor record` (GOVERNANCE_EXIT); retrying is safe.
+ * this too, by name). Exit codes as `candor record` (GOVERNANCE_EXIT), a refusal to approve
+ * (self-approval, an approval, not a governance change) being REFUSED (3) like the log's
+ * own refusals; retrying is safe.
  */
 import { parseArgs } from 'node:util';
 import { pae } from '../governance/dsse.js';
@@ -36,8 +38,9 @@ const SYNOPSIS =
   'candor approve --entry N --key KEY [--reason TEXT] [--reject] [--url URL] [--wait] ' +
   '[--witnessed] [--timeout S] [--proof-out FILE]';
 
+/** A refusal: retrying the same approval will not help, as when the log answers 4xx. */
 const notApprovable = (why: string): CommandError =>
-  new CommandError(GOVERNANCE_EXIT.ERROR, `entry cannot be approved: ${why}`);
+  new CommandError(GOVERNANCE_EXIT.REFUSED, `entry cannot be approved: ${why}`);
 
 /**
  * Runs `candor approve` with the arguments after `approve`; resolves with the exit code

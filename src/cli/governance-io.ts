@@ -8,7 +8,8 @@
  *   1  other error (a file cannot be read, a key is unusable, an unexpected answer)
  *   2  bad usage (flags, or a record that would not be valid)
  *   3  refused: the log answered 4xx (unsigned, unknown key, bad signature, forbidden,
- *      malformed, too large); retrying the same record will not help
+ *      malformed, too large), or `approve` refused the entry (the approver signed it, it
+ *      is an approval, it is no governance change); retrying the same record will not help
  *   4  not included before --timeout: the log was unreachable, busy, or the witnesses did
  *      not cosign in time; retrying the same command is safe (same bytes, same entry)
  *   5  bad receipt: the log answered, but its receipt does not prove this record is
@@ -45,6 +46,7 @@ export const GOVERNANCE_USAGE =
   '              --entry N --key KEY [--reason TEXT] [--reject] [--time RFC3339]\n' +
   '              [--url URL] [--wait] [--witnessed] [--timeout S] [--policy FILE]\n' +
   '              [--proof-out FILE] [--envelope-out FILE] [--dry-run]\n' +
+  '              (exit codes as record; 3 also when it refuses: own change, an approval)\n' +
   '  diff        parameter-level difference of two configurations: A B, each a JSON file\n' +
   '              or entry:N [--url URL] [--secret P ...] [--json] [--exit-code]\n' +
   '  submitter-key  create a submitter key pair: --out FILE [--type ed25519|ecdsa-p256]\n' +

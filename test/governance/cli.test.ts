@@ -314,12 +314,12 @@ describe('candor approve', () => {
     expect(lastJson()).toMatchObject({ index: 1, duplicate: true });
   });
 
-  test('refuses self-approval, approving an approval, and a missing entry (exit 1)', async () => {
+  test('refuses self-approval and approving an approval (exit 3); a missing entry is exit 1', async () => {
     expect(await recordCommand([...MODEL_UPDATE, '--key', path('alice.pem')], io)).toBe(0);
-    expect(await approveCommand(['--entry', '0', '--key', path('alice.pem')], io)).toBe(1);
+    expect(await approveCommand(['--entry', '0', '--key', path('alice.pem')], io)).toBe(3);
     expect(err).toMatch(/your key signed this change/);
     expect(await approveCommand(['--entry', '0', '--key', path('bob.pem')], io)).toBe(0);
-    expect(await approveCommand(['--entry', '1', '--key', path('bob.pem')], io)).toBe(1);
+    expect(await approveCommand(['--entry', '1', '--key', path('bob.pem')], io)).toBe(3);
     expect(err).toMatch(/itself an approval/);
     expect(await approveCommand(['--entry', '9', '--key', path('bob.pem')], io)).toBe(1);
     expect(err).toMatch(/no entry 9/);
