@@ -1,10 +1,16 @@
 /**
  * `candor history`: the timeline of a model's governance records, from the log's record
  * index: when each change was logged, what it was, who signed it and on whose behalf,
- * why, its ticket, its digests, and who approved it (and which approvals do not count).
+ * why, its ticket, its digests (model, configuration, training data), and who approved it
+ * (and which approvals do not count).
  *
  *   candor history --model M [--env E] [--since TIME] [--until TIME] [--limit N]
  *       [--submitters FILE] [--url URL] [--json]
+ *   candor history --trained-on DIGEST [--model M] [--env E] …
+ *
+ * `--trained-on DIGEST` lists the records whose training data names that digest (the
+ * index's `trainedOn=`): which models were trained on a dataset; `--model` is then
+ * optional.
  *
  * Approvals are shown under the change they approve; an approval whose change is not in
  * the listing (another environment, say) gets its own line. Records that are not
@@ -14,12 +20,12 @@
  * with --submitters FILE each record's bytes are fetched and attributed here, under that
  * allowlist, instead (and the approvals judged again); `candor state --policy` and `candor
  * verify-deployment` also prove what they show. Exit 0; 3 when nothing is logged for the
- * model; 7 when the index contradicts a record's bytes; 1 other error; 2 usage.
+ * model (or trained on the digest); 7 when the index contradicts a record's bytes; 1 other error; 2 usage.
  */
 import { parseArgs } from 'node:util';
 import { IDENTIFIER_PATTERN } from '../governance/schema.js';
 import type { ApprovalVerdict } from '../search/approvals.js';
-import { parseTime, type SearchQuery } from '../search/query.js';
+import { parseDigestParam, parseTime, type SearchQuery } from '../search/query.js';
 import type { SearchResult } from '../search/record-index.js';
 import { isLogError } from '../util/errors.js';
 import { parseDecimal } from '../util/integers.js';
@@ -36,8 +42,8 @@ import type { SubmitterList } from '../governance/submitters.js';
 import { trustFlags } from './state.js';
 
 const SYNOPSIS =
-  'candor history --model M [--env E] [--since TIME] [--until TIME] [--limit N] [--submitters FILE] ' +
-  '[--url URL] [--json]';
+  'candor history --model M | --trained-on DIGEST [--env E] [--since TIME] [--until TIME] [--limit N] ' +
+  '[--submitters FILE] [--url URL] [--json]';
 
 /** Checks an identifier flag (model id, environment). @throws CommandError (usage). */
 export function identifierFlag(value: string | undefined, flag: string, required: boolean): string | undefined {
@@ -71,6 +77,7 @@ export function historyCommand(args: string[], io: GovernanceIo = nodeIo): Promi
       args,
       options: {
         model: { type: 'string' },
+        'trained-on': { type: 'string' },
         env: { type: 'string' },
         since: { type: 'string' },
         until: { type: 'string' },
@@ -81,7 +88,18 @@ export function historyCommand(args: string[], io: GovernanceIo = nodeIo): Promi
       },
       strict: true,
     });
-    const model = identifierFlag(values.model, '--model', true)!;
+    let trainedOn: string | undefined;
+    if (values['trained-on'] !== undefined) {
+      try {
+        trainedOn = parseDigestParam(values['trained-on'], '--trained-on');
+      } catch (err) {
+        throw usage(isLogError(err) ? err.message : String(err));
+      }
+    }
+    if (values.model === undefined && trainedOn === undefined) {
+      throw usage('--model M (or --trained-on DIGEST) is required');
+    }
+    const model = identifierFlag(values.model, '--model', false);
     const { submitters } = await trustFlags(io, values);
     const env = identifierFlag(values.env, '--env', false);
     const since = timeFlag(values.since, '--since');
@@ -95,7 +113,9 @@ export function historyCommand(args: string[], io: GovernanceIo = nodeIo): Promi
       }
       if (max < 1) throw usage(`--limit must be a positive whole number, got "${values.limit}"`);
     }
-    const query: Partial<SearchQuery> = { model, limit: Math.min(max, 1000) };
+    const query: Partial<SearchQuery> = { limit: Math.min(max, 1000) };
+    if (model !== undefined) query.model = model;
+    if (trainedOn !== undefined) query.trainedOn = trainedOn;
     if (env !== undefined) query.env = env;
     if (since !== undefined) query.since = since;
     if (until !== undefined) query.until = until;
@@ -103,13 +123,19 @@ export function historyCommand(args: string[], io: GovernanceIo = nodeIo): Promi
     const found = await searchAll(io, url, query, max);
     const records = submitters === undefined ? found : await attributeHere(io, url, submitters, found);
     if (values.json === true) {
-      io.out(JSON.stringify({ model, env: env ?? null, records }) + '\n');
+      const trained = trainedOn === undefined ? {} : { trainedOn };
+      io.out(JSON.stringify({ model: model ?? null, ...trained, env: env ?? null, records }) + '\n');
     }
+    const title = [
+      model ?? 'records',
+      ...(trainedOn === undefined ? [] : [`trained on ${trainedOn}`]),
+    ].join(' ');
     const where = env === undefined ? '' : ` in ${env}`;
     if (records.length === 0) {
-      throw new CommandError(RECORDS_EXIT.NO_RECORD, `nothing is logged for ${model}${where}`);
+      const what = model === undefined ? `trained on ${trainedOn ?? ''}` : `for ${title}`;
+      throw new CommandError(RECORDS_EXIT.NO_RECORD, `nothing is logged ${what}${where}`);
     }
-    if (values.json !== true) io.out(formatHistory(model, env, records));
+    if (values.json !== true) io.out(formatHistory(title, env, records));
     return RECORDS_EXIT.OK;
   });
 }
@@ -194,6 +220,12 @@ function formatRecord(r: SearchResult): string[] {
     out.push(`    model: ${r.model}${version}${digest}`);
   }
   if (r.configDigest !== undefined) out.push(`    config: ${shortDigest(r.configDigest, true)}`);
+  for (const d of r.trainingData ?? []) {
+    const name = d.name === undefined ? '' : ` (${d.name})`;
+    out.push(`    training data: ${d.uri}${name} ${shortDigest(d.digest, true)}`);
+  }
+  const more = (r.trainingDataCount ?? 0) - (r.trainingData?.length ?? 0);
+  if (more > 0) out.push(`    training data: ${more} more dataset${more === 1 ? '' : 's'} (see the record)`);
   if (r.createdAt !== undefined) out.push(`    claimed time: ${r.createdAt}`);
   if (r.preDetermined !== undefined) out.push(`    pre-determined change: ${r.preDetermined ? 'yes' : 'no'}`);
   out.push(`    envelope: sha256:${r.envelopeDigest}`);

@@ -74,7 +74,8 @@ export const RECORDS_EXIT_NAME: Record<number, string> = {
 export const RECORDS_USAGE =
   '  history     the timeline of a model\'s records (who, what, why, approvals, digests):\n' +
   '              --model M [--env E] [--since TIME] [--until TIME] [--submitters FILE]\n' +
-  '              [--url URL] [--json]; unattributed records are marked, never counted\n' +
+  '              [--url URL] [--json]; unattributed records are marked, never counted;\n' +
+  '              --trained-on DIGEST instead: the records trained on that dataset\n' +
   '  state       what was live for a model in an environment at a time, each record with\n' +
   '              its proof: --model M --env E [--at TIME] [--policy FILE]\n' +
   '              [--submitters FILE] [--url URL] [--json]\n' +

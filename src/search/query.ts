@@ -9,6 +9,8 @@
  *                       deployment, rollback, approval)
  *   subject=DIGEST      a subject digest, `alg:hex` or 64 hex digits (SHA-256); an approval's
  *                       subject is the envelope digest of the change it approves
+ *   trainedOn=DIGEST    a digest in the predicate's trainingData: the model updates (and
+ *                       deployments, …) trained on a dataset, and the dataset's own record
  *   signer=NAME|KEYID   the allowlisted signer, by name or keyid
  *   predicateType=URI   the statement's predicate type
  *   since=TIME          logged at or after (RFC 3339)
@@ -30,6 +32,8 @@ export interface SearchQuery {
   changeTypes?: ChangeType[];
   /** `alg:value`. */
   subject?: string;
+  /** `alg:value`: a digest named in the predicate's trainingData. */
+  trainedOn?: string;
   signer?: string;
   predicateType?: string;
   /** Milliseconds since the epoch, inclusive. */
@@ -50,6 +54,7 @@ const PARAMS = [
   'env',
   'changeType',
   'subject',
+  'trainedOn',
   'signer',
   'predicateType',
   'since',
@@ -130,6 +135,8 @@ export function parseSearchParams(params: URLSearchParams): SearchQuery {
   }
   const subject = get('subject');
   if (subject !== undefined) q.subject = parseDigestParam(subject, 'subject');
+  const trainedOn = get('trainedOn');
+  if (trainedOn !== undefined) q.trainedOn = parseDigestParam(trainedOn, 'trainedOn');
   const signer = get('signer');
   if (signer !== undefined) {
     // eslint-disable-next-line no-control-regex
@@ -180,6 +187,7 @@ export function formatSearchParams(q: Partial<SearchQuery>): string {
   if (q.env !== undefined) p.set('env', q.env);
   if (q.changeTypes !== undefined) p.set('changeType', q.changeTypes.join(','));
   if (q.subject !== undefined) p.set('subject', q.subject);
+  if (q.trainedOn !== undefined) p.set('trainedOn', q.trainedOn);
   if (q.signer !== undefined) p.set('signer', q.signer);
   if (q.predicateType !== undefined) p.set('predicateType', q.predicateType);
   if (q.since !== undefined) p.set('since', new Date(q.since).toISOString());

@@ -40,6 +40,7 @@
  * | `r␀<index>`                          | the record's summary (IndexedRecord)  |
  * | `d␀<envelope sha256>`                | its index                             |
  * | `s␀<alg:digest>␀<index>`             | every subject digest                  |
+ * | `i␀<alg:digest>␀<index>`             | every training-data digest (trainedOn) |
  * | `m␀<model>␀<index>`                  | model id                              |
  * | `M␀<model>␀<env>␀<index>`            | model id and environment together     |
  * | `e␀<env>␀<index>`                    | environment                           |
@@ -90,6 +91,13 @@ export interface IndexedRecord {
   /** The statement's subjects (the first MAX_STORED_SUBJECTS; all are searchable). */
   subjects: { name?: string; digest: DigestSet }[];
   subjectCount: number;
+  /**
+   * The predicate's training data (the first MAX_STORED_SUBJECTS; `trainedOn=` finds the
+   * record by any of their digests): what a model update was trained on, or what a
+   * dataset record declares.
+   */
+  trainingData?: { uri: string; name?: string; digest: DigestSet }[];
+  trainingDataCount?: number;
   reason?: string;
   ticket?: string;
   author?: string;
@@ -134,8 +142,11 @@ export interface RecordIndexOptions {
   chunk?: number;
 }
 
-/** Bumped when the key layout or the summary changes: an older index is rebuilt. */
-const FORMAT = '2';
+/**
+ * Bumped when the key layout or the summary changes: an older index is rebuilt.
+ * 3: training data in the summary and the `i` keys.
+ */
+const FORMAT = '3';
 const SEP = '\x00';
 const MAX_STORED_SUBJECTS = 16;
 /** Most keys one search looks at before answering a (possibly short) page with `next`. */
@@ -315,7 +326,7 @@ export class RecordIndex {
       for (let i = 0; i < entries.length; i++) {
         const found = await this.summarize(from + i, entries[i]!, to, list);
         if (found === undefined) continue;
-        ops.push(...keysOf(found.rec, found.subjects));
+        ops.push(...keysOf(found.rec, found.subjects, found.trainingData));
         records++;
       }
       const cp = await this.opts.store.readCheckpoint(to);
@@ -384,7 +395,10 @@ export class RecordIndex {
     entry: Uint8Array,
     limit: number,
     list: SubmitterList | undefined
-  ): Promise<{ rec: IndexedRecord; subjects: readonly Subject[] } | undefined> {
+  ): Promise<
+    | { rec: IndexedRecord; subjects: readonly Subject[]; trainingData: readonly { digest: DigestSet }[] }
+    | undefined
+  > {
     let parsed: ParsedRecord;
     try {
       parsed = parseRecord(entry);
@@ -397,7 +411,7 @@ export class RecordIndex {
     const ms = await this.integrationTime(index, limit);
     const attribution = attributeRecord(parsed, list, ms);
     const rec = summary(index, parsed, attribution, new Date(ms).toISOString());
-    return { rec, subjects: parsed.statement.subject };
+    return { rec, subjects: parsed.statement.subject, trainingData: parsed.predicate?.trainingData ?? [] };
   }
 
   /** The timestamp of the first checkpoint including entry `index` (see the module comment). */
@@ -538,6 +552,7 @@ function signerIds(r: IndexedRecord): string[] {
 /** The key range a search scans (see RecordIndex.search), as its prefix. */
 function driverPrefix(q: SearchQuery): string {
   if (q.subject !== undefined) return key('s', q.subject) + SEP;
+  if (q.trainedOn !== undefined) return key('i', q.trainedOn) + SEP;
   if (q.model !== undefined && q.env !== undefined) return key('M', q.model, q.env) + SEP;
   if (q.model !== undefined) return key('m', q.model) + SEP;
   if (q.signer !== undefined) return key('g', q.signer) + SEP;
@@ -569,8 +584,15 @@ function matches(r: IndexedRecord, q: SearchQuery): boolean {
   const ms = Date.parse(r.time);
   if (q.since !== undefined && ms < q.since) return false;
   if (q.until !== undefined && ms > q.until) return false;
-  // subject: the driver range already holds only records with that subject digest.
+  if (q.subject !== undefined && q.trainedOn !== undefined && !trainedOn(r, q.trainedOn)) return false;
+  // subject (or else trainedOn): the driver range holds only records with that digest.
   return true;
+}
+
+/** Whether a stored summary names `digest` (`alg:value`) in its training data. */
+function trainedOn(r: IndexedRecord, digest: string): boolean {
+  const [alg, value] = [digest.slice(0, digest.indexOf(':')), digest.slice(digest.indexOf(':') + 1)];
+  return (r.trainingData ?? []).some((d) => d.digest[alg] === value);
 }
 
 /** The attribution fields of a stored summary. */
@@ -607,6 +629,14 @@ function summary(
   if (p.model?.version !== undefined) rec.modelVersion = p.model.version;
   if (p.model?.digest !== undefined) rec.modelDigest = p.model.digest;
   if (p.config !== undefined) rec.configDigest = p.config.digest;
+  if (p.trainingData !== undefined) {
+    rec.trainingData = p.trainingData.slice(0, MAX_STORED_SUBJECTS).map((d) => ({
+      uri: d.uri,
+      ...(d.name === undefined ? {} : { name: d.name }),
+      digest: d.digest,
+    }));
+    rec.trainingDataCount = p.trainingData.length;
+  }
   if (p.createdAt !== undefined) rec.createdAt = p.createdAt;
   if (p.reason !== undefined) rec.reason = p.reason;
   if (p.ticket !== undefined) rec.ticket = p.ticket;
@@ -627,7 +657,11 @@ function storedSubject(s: Subject): { name?: string; digest: DigestSet } {
 }
 
 /** Every key of a record (see the module comment's table). */
-function keysOf(r: IndexedRecord, subjects: readonly Subject[]): KvOp[] {
+function keysOf(
+  r: IndexedRecord,
+  subjects: readonly Subject[],
+  trainingData: readonly { digest: DigestSet }[]
+): KvOp[] {
   const i = pad(r.index);
   const put = (k: string, value = ''): KvOp => ({ type: 'put', key: k, value });
   const ops: KvOp[] = [
@@ -639,6 +673,9 @@ function keysOf(r: IndexedRecord, subjects: readonly Subject[]): KvOp[] {
   const digests = new Set<string>();
   for (const s of subjects) for (const [alg, v] of Object.entries(s.digest)) digests.add(`${alg}:${v}`);
   for (const d of digests) ops.push(put(key('s', d, i)));
+  const inputs = new Set<string>();
+  for (const t of trainingData) for (const [alg, v] of Object.entries(t.digest)) inputs.add(`${alg}:${v}`);
+  for (const d of inputs) ops.push(put(key('i', d, i)));
   if (r.model !== null) ops.push(put(key('m', r.model, i)));
   if (r.env !== null) ops.push(put(key('e', r.env, i)));
   if (r.model !== null && r.env !== null) ops.push(put(key('M', r.model, r.env, i)));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { encodeEnvelope, signEnvelope } from '../../src/governance/dsse.js';
 import { INTOTO_PAYLOAD_TYPE } from '../../src/governance/intoto.js';
 import { parseSubmitters } from '../../src/governance/submitters.js';
-import { LevelKv, MemoryKv, type IndexKv } from '../../src/search/kv.js';
+import { LevelKv, MemoryKv, type IndexKv, type KvOp } from '../../src/search/kv.js';
 import { RecordIndex } from '../../src/search/record-index.js';
 import type { SearchQuery } from '../../src/search/query.js';
 import { LevelStore } from '../../src/storage/level-store.js';
@@ -202,5 +202,36 @@ describe('RecordIndex', () => {
     const ic = await RecordIndex.open({ kv, store: empty.store, size: () => empty.log.size, submitters: () => list });
     expect(ic.indexedSize).toBe(0);
     for (const l of [a.log, b.log, empty.log]) await l.drain();
+  });
+
+  test('an index of format 2 (no training data) rebuilds itself: trainedOn then answers', async () => {
+    const kv = new MemoryKv();
+    const { log, store } = await openTestLog();
+    const open = (warn?: (l: string) => void): Promise<RecordIndex> =>
+      RecordIndex.open({ kv, store, size: () => log.size, submitters: () => list, ...(warn === undefined ? {} : { warn }) });
+    const trained = { trainingData: [{ uri: 's3://d/1', digest: { sha256: SHA_B } }] };
+    await log.add(signed({ ...deployment('m', 'prod', SHA_A, trained), changeType: 'model-update' }, RKEYS.alice));
+    const first = await open();
+    await first.catchUp();
+    expect((await first.search(q({ trainedOn: `sha256:${SHA_B}` }))).results.map((r) => r.index)).toEqual([0]);
+    // What a format-2 index held: no `i` keys, summaries without trainingData, marker at 1.
+    const old: KvOp[] = [{ type: 'put', key: '~format', value: '2' }];
+    for (const [k, v] of await dump(kv)) {
+      if (k.startsWith('i\x00')) old.push({ type: 'del', key: k });
+      if (k.startsWith('r\x00')) {
+        const { trainingData: _t, trainingDataCount: _n, ...rest } = JSON.parse(v) as Record<string, unknown>;
+        old.push({ type: 'put', key: k, value: JSON.stringify(rest) });
+      }
+    }
+    await kv.batch(old);
+    expect((await dump(kv)).some(([k]) => k.startsWith('i\x00'))).toBe(false);
+    const warnings: string[] = [];
+    const reopened = await open((l) => warnings.push(l));
+    expect(warnings.join()).toMatch(/older format\): rebuilding it/);
+    expect(reopened.indexedSize).toBe(0);
+    await reopened.catchUp();
+    const found = await reopened.search(q({ trainedOn: `sha256:${SHA_B}` }));
+    expect(found.results.map((r) => [r.index, r.trainingData])).toEqual([[0, trained.trainingData]]);
+    await log.drain();
   });
 });
