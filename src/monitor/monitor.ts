@@ -73,6 +73,8 @@ export class Monitor {
   private state!: MonitorState;
   private trusted: CheckedTree | undefined;
   private readonly fetchFn: FetchFn;
+  /** Whether dateWindows said once that the log could not date a window. */
+  private undatedWarned = false;
   private readonly now: () => number;
   private engine: RuleEngine | undefined;
   private deliverer: Deliverer | undefined;
@@ -407,10 +409,52 @@ export class Monitor {
     }
     // Approval windows close only on what this poll proved to be the log's current tree.
     if (engine !== undefined && result === undefined && status === 'ok' && engine.processed >= t.size) {
+      await this.dateWindows(engine);
       engine.closeWindows(pollTime, this.now());
     }
     if (adopted || this.state.next !== saved || engine?.dirty === true) await this.save();
     return { ...(result ?? { status }), emitted };
+  }
+
+  /**
+   * Asks the log's record index when each change with an undated approval window was
+   * logged (`GET /v1/records/N`, its `time`), so the window runs from then (engine.ts,
+   * "Time"). A 404, or an answer about another envelope, dates it "unknown" (the window
+   * keeps `observed`); a failure to ask leaves it for the next poll.
+   */
+  private async dateWindows(engine: RuleEngine): Promise<void> {
+    for (const w of engine.undated()) {
+      const url = `${this.client.url}/v1/records/${w.index}`;
+      let body: Uint8Array | undefined;
+      try {
+        body = await httpGet(this.fetchFn, url, {
+          maxBytes: 1024 * 1024,
+          timeoutMs: this.o.timeoutMs ?? 10_000,
+          allow404: true,
+        });
+      } catch (err) {
+        if (!isLogError(err)) throw err;
+        continue;
+      }
+      let logged: number | null = null;
+      if (body !== undefined) {
+        try {
+          const r = JSON.parse(new TextDecoder().decode(body)) as { envelopeDigest?: unknown; time?: unknown };
+          const ms = typeof r.time === 'string' ? Date.parse(r.time) : NaN;
+          if (r.envelopeDigest === w.envelopeDigest && Number.isFinite(ms)) logged = ms;
+        } catch {
+          // not JSON: the log cannot say
+        }
+      }
+      if (logged === null && !this.undatedWarned) {
+        this.undatedWarned = true;
+        await this.warn(
+          `rules: ${url} does not date entry ${w.index}: approval windows the log's record index ` +
+            'cannot date run from when this monitor first saw the change'
+        );
+      }
+      engine.dateWindow(w.rule, w.index, logged);
+    }
   }
 
   private evaluate(engine: RuleEngine, first: number, entries: Uint8Array[], size: number, pollTime: number): void {

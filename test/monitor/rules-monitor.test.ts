@@ -10,6 +10,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/server/app.js';
+import { registerRecords } from '../../src/server/records.js';
+import { MemoryKv } from '../../src/search/kv.js';
+import { RecordIndex } from '../../src/search/record-index.js';
 import type { Log } from '../../src/log/log.js';
 import { SubmitterRegistry, parseSubmitters, type SubmitterList } from '../../src/governance/submitters.js';
 import type { GovernancePredicate } from '../../src/governance/predicate.js';
@@ -138,6 +141,55 @@ describe('monitor with alert rules', () => {
     expect(await m.monitor.once()).toBe(0);
     expect(m.output.out).toEqual([]);
     await m.monitor.close();
+  });
+
+  it('an approval window runs from the log time its record index states: fires on the first poll', async () => {
+    // A log with the record API, on its own (injected) clock.
+    const logClock = { t: T0 };
+    const { log, store } = await openTestLog(undefined, { now: () => logClock.t });
+    const app = createApp({ log, verifierKey: TEST_VERIFIER_KEY });
+    const index = await RecordIndex.open({ kv: new MemoryKv(), store, size: () => log.size, submitters: () => LIST });
+    registerRecords(app, { submitters: () => LIST, index });
+    const net = new Net(app);
+    const add = async (at: number, ...e: Uint8Array[]): Promise<void> => {
+      logClock.t = at;
+      await log.addMany(e);
+      await index.catchUp();
+    };
+    const rules = rulesOf({ rules: [{ name: 'prod-approval', condition: 'unapproved-change', match: { env: 'prod-*' }, within: '30m' }] });
+    const clock = { t: T0 };
+    const { monitor, output } = await openMonitor(net, dir, { rules, now: () => clock.t });
+    const approvedInTime = d('prod-eu-1', 'approved in time');
+    const e2 = signed(approvedInTime, RKEYS.ci);
+    await add(T0, signed(d('prod-eu-1', 'logged long ago, never approved'), RKEYS.ci));
+    await add(T0 + 110 * MIN, signed(d('prod-eu-1', 'within the window'), RKEYS.ci), e2);
+    await add(T0 + 115 * MIN, approval(approvedInTime, e2, 2, RKEYS.bob));
+
+    // First poll, two hours after entry 0 was logged: it fires now, not a window later.
+    clock.t = T0 + 120 * MIN;
+    expect(await monitor.once()).toBe(9);
+    expect(alertLines(output).map((a) => [a.entry.index, a.details])).toEqual([
+      [0, expect.objectContaining({ logged: new Date(T0).toISOString(), deadline: new Date(T0 + 30 * MIN).toISOString(), why: 'it has no approval' })],
+    ]);
+    expect(alertLines(output)[0]!.entry.observed).toBe(new Date(T0 + 120 * MIN).toISOString());
+    expect((await savedState(dir))!.rules!.pending.map((w) => [w.entry.index, w.logged, w.deadline])).toEqual([
+      [1, new Date(T0 + 110 * MIN).toISOString(), new Date(T0 + 140 * MIN).toISOString()],
+      [2, new Date(T0 + 110 * MIN).toISOString(), new Date(T0 + 140 * MIN).toISOString()],
+    ]);
+    output.clear();
+
+    // Still inside entry 1's window (logged at +110 min): nothing yet.
+    clock.t = T0 + 139 * MIN;
+    expect(await monitor.once()).toBe(0);
+    expect(alertLines(output)).toEqual([]);
+    // The window passed: entry 1 fires; entry 2, approved inside its window, never does.
+    clock.t = T0 + 141 * MIN;
+    expect(await monitor.once()).toBe(9);
+    expect(tags(alertLines(output))).toEqual(['prod-approval@1']);
+    expect((await savedState(dir))!.rules!.pending).toEqual([]);
+    await monitor.close();
+    await index.close();
+    await log.drain();
   });
 
   it('a crash between emitting and saving: every alert is delivered exactly once', async () => {

@@ -18,9 +18,14 @@
  *
  * Time (unapproved-change): a record is `observed` at the time of the poll that first
  * fetched a checkpoint containing it (the monitor's clock, read before the fetch). Its
- * window closes at the first poll that fetched the log's checkpoint at or after
- * `observed + within` and read every entry of it: the approvals found by then decide, with
- * the rule of evaluateApprovals. Nothing closes on a poll that could not read the log,
+ * window runs from its log time: the log's integration time, which the monitor asks the
+ * log's record index for (the monitor sets it with dateWindow; a signed checkpoint carries
+ * no time, and a cosignature dates a tree, not when an entry joined it), or `observed`
+ * when that is earlier or the log cannot say. The index's time is the operator's word, so
+ * it can only move a deadline earlier than `observed` would, never later: a change logged
+ * hours ago is judged on the first poll that sees it. The window closes at the first poll
+ * that fetched the log's checkpoint at or after `logged + within` and read every entry of
+ * it: the approvals found by then decide, with the rule of evaluateApprovals. Nothing closes on a poll that could not read the log,
  * or that was served a stale checkpoint. So an approval logged before the deadline always
  * counts, and one logged after it counts only when it is already in the checkpoint that
  * closes the window (at most one polling interval late). Windows are kept in the state
@@ -329,6 +334,7 @@ export class RuleEngine {
       const summary = `${headline(w.entry.index, w.record)}: no counted approval within ${w.within} (${why})`;
       this.fire(rule, w.entry, w.record, summary, {
         within: w.within,
+        ...(typeof w.logged === 'string' ? { logged: w.logged } : {}),
         deadline: w.deadline,
         closedAt: iso(confirmedMs),
         why,
@@ -338,6 +344,32 @@ export class RuleEngine {
       }, nowMs);
     }
     this.state.pending = open;
+  }
+
+  /** The open windows whose log time has not been asked of the log yet. */
+  undated(): { rule: string; index: number; envelopeDigest: string }[] {
+    return this.state.pending
+      .filter((w) => w.logged === undefined)
+      .map((w) => ({ rule: w.rule, index: w.entry.index, envelopeDigest: w.entry.envelopeDigest }));
+  }
+
+  /**
+   * Sets the log time of the window of entry `index` under `rule` (see the module comment):
+   * `loggedMs` as the log's index states it, its deadline counted from the earlier of it and
+   * `observed`; null when the log cannot say (the deadline stays `observed + within`).
+   */
+  dateWindow(rule: string, index: number, loggedMs: number | null): void {
+    const w = this.state.pending.find((p) => p.rule === rule && p.entry.index === index);
+    const r = this.byName.get(rule);
+    if (w === undefined || w.logged !== undefined || r?.condition !== 'unapproved-change') return;
+    this.dirty = true;
+    if (loggedMs === null) {
+      w.logged = null;
+      return;
+    }
+    const from = Math.min(loggedMs, Date.parse(w.entry.observed));
+    w.logged = iso(from);
+    w.deadline = iso(from + r.withinMs);
   }
 
   /** The earliest deadline of an open window (ms), if any. */

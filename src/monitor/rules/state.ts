@@ -95,7 +95,13 @@ export interface PendingWindow {
   /** As evaluateApprovals wants it. */
   change: { index: number; signer: SignerInfo | null; author?: string; env: string | null };
   within: string;
-  /** observed + within (ISO 8601): closes at the first poll fetched at or after it. */
+  /**
+   * The change's log time (ISO 8601) the deadline counts from: the log's integration time
+   * as its record index states it, or `observed` when that is earlier; null when the log
+   * could not say (no record API, or another record at that index); absent until asked.
+   */
+  logged?: string | null;
+  /** (logged, else observed) + within (ISO 8601): closes at the first poll fetched at or after it. */
   deadline: string;
   approvals: ApprovalView[];
 }
@@ -213,6 +219,7 @@ function isPending(v: unknown): v is PendingWindow {
     (c.author === undefined || isString(c.author)) &&
     (c.env === null || isString(c.env)) &&
     isString(v.within) &&
+    (v.logged === undefined || v.logged === null || isTime(v.logged)) &&
     isTime(v.deadline) &&
     Array.isArray(v.approvals) &&
     v.approvals.every(isApproval)
