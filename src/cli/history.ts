@@ -121,7 +121,8 @@ export function historyCommand(args: string[], io: GovernanceIo = nodeIo): Promi
     if (until !== undefined) query.until = until;
     const url = logUrl(io, values.url);
     const found = await searchAll(io, url, query, max);
-    const records = submitters === undefined ? found : await attributeHere(io, url, submitters, found);
+    const records =
+      submitters === undefined ? found : await attributeHere(io, url, submitters, found, trainedOn);
     if (values.json === true) {
       const trained = trainedOn === undefined ? {} : { trainedOn };
       io.out(JSON.stringify({ model: model ?? null, ...trained, env: env ?? null, records }) + '\n');
@@ -143,6 +144,7 @@ export function historyCommand(args: string[], io: GovernanceIo = nodeIo): Promi
 /**
  * The index's results with attribution, signers and approval verdicts judged here under
  * `list` from each record's bytes (RecordReader without a policy: fetched, not proven).
+ * With `trainedOn`, each record's bytes must name that digest in their training data.
  * @throws CommandError BAD_PROOF when the index contradicts a record's bytes; ERROR when
  *   one cannot be fetched.
  */
@@ -150,12 +152,22 @@ async function attributeHere(
   io: GovernanceIo,
   url: string,
   list: SubmitterList,
-  found: SearchResult[]
+  found: SearchResult[],
+  trainedOn: string | undefined
 ): Promise<SearchResult[]> {
   const reader = new RecordReader(io, url, undefined, list);
   const out: SearchResult[] = [];
   for (const r of found) {
     const c = await reader.read(r);
+    if (trainedOn !== undefined) {
+      const [alg, value] = [trainedOn.slice(0, trainedOn.indexOf(':')), trainedOn.slice(trainedOn.indexOf(':') + 1)];
+      if (!(c.parsed.predicate?.trainingData ?? []).some((d) => d.digest[alg] === value)) {
+        throw new CommandError(
+          RECORDS_EXIT.BAD_PROOF,
+          `the log's index lists entry ${r.index} as trained on ${trainedOn}, but its training data does not name it`
+        );
+      }
+    }
     const { unattributed: _old, ...rest } = r;
     const judged: SearchResult = {
       ...rest,

@@ -191,6 +191,26 @@ describe('candor verify-deployment', () => {
     expect(sink.err).toMatch(/the log's index says entry 0 has envelope digest/);
   });
 
+  test('history --trained-on --submitters: exit 7 when the index lists a record not trained on it', async () => {
+    const [x, y] = [sha256('dataset x'), sha256('dataset y')];
+    const update = (model: string, data: string): Parameters<typeof signed>[0] => ({
+      ...deployment(model, 'prod-eu-1', sha256(model)),
+      changeType: 'model-update',
+      trainingData: [{ uri: `s3://d/${data}`, digest: { sha256: data } }],
+    });
+    await f.submit(signed(update('fraud-detector', x), RKEYS.alice));
+    await f.submit(signed(update('chat', y), RKEYS.alice));
+    const args = ['--trained-on', `sha256:${x}`, '--submitters', path('submitters.json')];
+    expect(await historyCommand(args, io)).toBe(0);
+    expect(sink.out).toMatch(/^records trained on sha256:[0-9a-f]{64}: 1 change,/);
+    expect(sink.out).toContain(`training data: s3://d/${x} sha256:${x}`);
+    // An index that answers trainedOn=X with chat's record, trained on Y only.
+    const lying = f.io(sink, (url, init) => f.fetch(url.replace(/trainedOn=[^&]*/, 'model=chat'), init));
+    sink.err = '';
+    expect(await historyCommand(args, lying)).toBe(RECORDS_EXIT.BAD_PROOF);
+    expect(sink.err).toMatch(/index lists entry 1 as trained on sha256:[0-9a-f]{64}, but its training data does not name it/);
+  });
+
   test('exit 8 when the checkpoint lacks the witness quorum', async () => {
     await deployApproved();
     const args = ['--model', 'fraud-detector', '--env', 'prod-eu-1', '--artifact', path('model.bin'), '--policy', path('witnessed-policy.txt')];
