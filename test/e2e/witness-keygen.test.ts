@@ -1,13 +1,17 @@
 /**
  * The README's three-witness loop with the real commands, in its order: every key first
  * (`candor keygen`, `candor witness keygen`), then each witness started with the others'
- * keys, then the log with all three, then a witnessed `candor add`.
+ * keys, then the log with all three, then a witnessed `candor add`; and the README's own
+ * shell block, run by bash as a user would paste it (its ports moved to free ones).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCandor, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { CLI, runCandor, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { freePort, startWitnessProcess, type WitnessIdentity, type WitnessProcess } from '../helpers/witness-process.js';
 import { ed25519Verifier } from '../../src/note/keys.js';
 import { openNote } from '../../src/note/note.js';
@@ -93,4 +97,70 @@ describe('candor witness keygen and key', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+// Resolves true when every port in `ports` can be listened on at 127.0.0.1 now.
+async function portsFree(ports: number[]): Promise<boolean> {
+  for (const port of ports) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+describe("the README's three-witness block", () => {
+  it('runs as written in bash and ends with a witnessed candor add', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const at = readme.indexOf('Three witnesses and a log on one machine');
+    const start = readme.indexOf('```sh\n', at) + 6;
+    const block = readme.slice(start, readme.indexOf('```\n', start));
+    expect(at).toBeGreaterThan(0);
+    expect(block).toContain('candor witness keygen');
+    // The block uses ports 8080 (log) and 8081-8083 (witnesses): move "808" to a free run.
+    let prefix = 0;
+    for (let p = 4100 + Math.floor(Math.random() * 500); prefix === 0; p++) {
+      if (await portsFree([0, 1, 2, 3].map((i) => p * 10 + i))) prefix = p;
+    }
+    const script = block.replaceAll('808', String(prefix));
+    const dir = await mkdtemp(join(tmpdir(), 'candor-readme-witness-'));
+    await mkdir(join(dir, 'bin'));
+    await writeFile(join(dir, 'bin', 'candor'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
+    await chmod(join(dir, 'bin', 'candor'), 0o755);
+    await writeFile(join(dir, 'readme.sh'), `set -e\n${script}\nstatus=$?\nkill $(jobs -p)\nwait\nexit $status\n`);
+    // Its own process group, so that whatever the block started in the background goes too.
+    const proc = spawn('bash', ['readme.sh'], {
+      cwd: dir,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}`, CANDOR_URL: '' },
+    });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => process.kill(-proc.pid!, 'SIGKILL'), 60_000);
+    try {
+      const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+      expect(code, out).toBe(0);
+      const receipt = out.split('\n').find((l) => l.startsWith('{"file":"hello.txt"'));
+      expect(receipt, out).toBeDefined();
+      const logVkey = /^verifier key: (\S+)$/m.exec(out)?.[1];
+      expect(logVkey, out).toBeDefined();
+      const wkeys = await Promise.all([1, 2, 3].map(async (w) => (await readFile(join(dir, `w${w}.vkey`), 'utf8')).trim()));
+      const checkpoint = (JSON.parse(receipt!) as { checkpoint: string }).checkpoint;
+      const opened = openNote(checkpoint, [ed25519Verifier(logVkey!), ...wkeys.map((k) => cosignatureV1Verifier(k))]);
+      expect(opened.verified.filter((v) => v.name !== ORIGIN).length, out).toBeGreaterThanOrEqual(2);
+    } finally {
+      clearTimeout(timer);
+      try {
+        process.kill(-proc.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
