@@ -18,7 +18,7 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isLogError } from '../util/errors.js';
 import { parsePublicKey } from '../governance/keys.js';
-import { parseSubmitters, ROLES, type Role } from '../governance/submitters.js';
+import { parseSubmitters, ROLES, SUBMITTER_NAME, type Role } from '../governance/submitters.js';
 import {
   addSubmitter,
   editSubmittersFile,
@@ -59,8 +59,6 @@ A duplicate key or keyid is refused. Removing an entry withdraws the attribution
 record its key signed; to retire a key that was not compromised, keep it with --until.
 Exit codes: 0 done, 1 refused or failed, 2 bad usage.
 `;
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
 
 /**
  * Runs `candor submitters` with the arguments after `submitters`; resolves with the exit
@@ -139,7 +137,7 @@ async function add(args: string[], io: GovernanceIo): Promise<number> {
       .replace(/\.pub$/, '')
       .replace(/\.[^.]*$/, '')
       .replace(/[^A-Za-z0-9._@+-]/g, '-');
-  if (!NAME.test(name)) throw usage(`--name must be 1 to 128 of letters, digits and ._@+-, got "${name}"`);
+  if (!SUBMITTER_NAME.test(name)) throw usage(`--name must be 1 to 128 of letters, digits and ._@+-, got "${name}"`);
   const keyText = new TextDecoder().decode(await readInput(io, values.key, 'public key'));
   if (keyText.includes('PRIVATE KEY')) {
     throw usage(`${values.key} is a private key: pass the public key (${values.key}.pub, as candor submitter-key wrote it)`);

@@ -76,12 +76,11 @@ export async function loadOrCreateWitnessKey(
   name: string,
   say: (line: string) => void
 ): Promise<string> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const path = witnessPaths(dataDir).key;
   if (!existsSync(path)) {
-    const pair = await createKeyFile(path, name);
+    const signerKey = await createWitnessKey(dataDir, name);
     say(`created witness key ${path} (mode 0600); keep it secret and back it up`);
-    return pair.signerKey;
+    return signerKey;
   }
   const skey = await readKeyFile(path);
   const keyName = parseSignerKey(skey).name;
