@@ -87,7 +87,8 @@ ${httpLimitUsage(14, true)}  token       API tokens for writes: create --name NA
               (exit 0 clean, 10 corrupt, 11 derived indexes only, 12 unreadable, 13 in use)
   repair      repair a stopped log's data directory: --data DIR [--from URL] [--submitters FILE]
               (exit 0 repaired, 10 still damaged, 12 unreadable, 13 in use, 14 bad source)
-${VERIFY_USAGE}${GOVERNANCE_USAGE}${RECORDS_USAGE}${EVIDENCE_USAGE}${MONITOR_USAGE}${RECOVERY_USAGE}  witness     run a witness daemon (candor witness --help)
+${VERIFY_USAGE}${GOVERNANCE_USAGE}${RECORDS_USAGE}${EVIDENCE_USAGE}${MONITOR_USAGE}${RECOVERY_USAGE}  witness     run a witness daemon; keygen/key make or show its key first (candor witness --help)
+  submitters  manage a submitter allowlist file: add|list|remove --file FILE (candor submitters --help)
 `;
 
 /** Exit codes: 0 success, 1 operation failed, 2 bad usage. */
@@ -126,6 +127,8 @@ async function main(argv: string[]): Promise<number> {
       return diffCommand(rest);
     case 'submitter-key':
       return submitterKeyCommand(rest);
+    case 'submitters':
+      return (await import('./submitters.js')).submittersCommand(rest);
     case 'history':
       return historyCommand(rest);
     case 'state':

@@ -1,9 +1,15 @@
 /**
- * `candor witness`: run a witness daemon, or clear its alerts.
+ * `candor witness`: run a witness daemon, make or show its key, or clear its alerts.
  *
  *   candor witness --data DIR --name NAME --log ORIGIN=VKEY[@URL] ... [--peer VKEY@URL ...]
  *                  [--host H] [--port N] [--poll MS] [--gossip MS] [--on-alert CMD]
+ *   candor witness keygen --data DIR --name NAME
+ *   candor witness key --data DIR
  *   candor witness clear-alert --data DIR --origin ORIGIN [--url URL]
+ *
+ * keygen creates DIR/witness.key before the first start and prints its verifier key on
+ * stdout; key prints the verifier key of an existing DIR/witness.key. So witnesses that
+ * gossip with each other, and the log that uses them, can be configured before any starts.
  *
  * On start it prints `witness verifier key: <vkey>` and
  * `candor witness "<name>" serving on http://host:port`; SIGINT or SIGTERM stops it
@@ -15,13 +21,22 @@ import { isLogError } from '../util/errors.js';
 import { parseDecimal } from '../util/integers.js';
 import { validateKeyName } from '../note/keys.js';
 import { parseLogSpec, parsePeerSpec, parseUrlPrefix, type LogConfig, type PeerConfig } from '../witness/config.js';
-import { loadAdminToken, readUrlFile, witnessPaths } from '../witness/files.js';
+import {
+  createWitnessKey,
+  loadAdminToken,
+  readUrlFile,
+  readWitnessKey,
+  witnessPaths,
+  witnessVerifierKey,
+} from '../witness/files.js';
 import { startWitness } from '../witness/main.js';
 import { HTTP_LIMIT_OPTIONS, httpLimitFlags, httpLimitUsage } from './http-limit-flags.js';
 import { WitnessStore, WitnessStoreLocked } from '../witness/witness-store.js';
 
 /** Usage text of `candor witness`. */
 export const WITNESS_USAGE = `usage: candor witness --data DIR --name NAME --log ORIGIN=VKEY[@URL] ... [flags]
+       candor witness keygen --data DIR --name NAME
+       candor witness key --data DIR
        candor witness clear-alert --data DIR --origin ORIGIN [--url URL]
 
   --data DIR          data directory: witness.key, admin.token, db/ (created on first start)
@@ -38,6 +53,9 @@ export const WITNESS_USAGE = `usage: candor witness --data DIR --name NAME --log
                       CANDOR_ALERT_ORIGIN, CANDOR_ALERT_KIND in the environment
   connection limits, as for candor serve (docs/http-limits.md):
 ${httpLimitUsage(2, false)}
+keygen creates DIR/witness.key (mode 0600; never replaces one) before the first start and
+prints its verifier key; key prints the verifier key of DIR/witness.key. Give each witness
+the others' keys (--peer) and the log all of them (candor serve --witness) before starting.
 clear-alert lifts the halt on ORIGIN after an alert, with the token in DIR/admin.token:
 over HTTP at --url (or the URL the running witness recorded), or directly in DIR/db when
 the witness is not running.
@@ -52,6 +70,8 @@ class UsageError extends Error {}
 export async function witnessCommand(args: string[]): Promise<number> {
   try {
     if (args[0] === 'clear-alert') return await clearAlertCommand(args.slice(1));
+    if (args[0] === 'keygen') return await keygenCommand(args.slice(1));
+    if (args[0] === 'key') return await keyCommand(args.slice(1));
     if (args[0] === 'help' || args.includes('--help') || args.includes('-h')) {
       process.stdout.write(WITNESS_USAGE);
       return 0;
@@ -140,6 +160,43 @@ async function runCommand(args: string[]): Promise<number> {
     process.once('SIGINT', onInt);
     process.once('SIGTERM', onTerm);
   });
+  return 0;
+}
+
+function wantsHelp(args: string[]): boolean {
+  if (!args.includes('--help') && !args.includes('-h')) return false;
+  process.stdout.write(WITNESS_USAGE);
+  return true;
+}
+
+async function keygenCommand(args: string[]): Promise<number> {
+  if (wantsHelp(args)) return 0;
+  const { values, positionals } = parseArgs({
+    args,
+    options: { data: { type: 'string' }, name: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (values.data === undefined || values.name === undefined) throw new UsageError('keygen needs --data DIR and --name NAME');
+  usage('--name', () => validateKeyName(values.name!));
+  const signerKey = await createWitnessKey(values.data, values.name);
+  console.error(`created witness key ${witnessPaths(values.data).key} (mode 0600); keep it secret and back it up`);
+  console.log(witnessVerifierKey(signerKey));
+  return 0;
+}
+
+async function keyCommand(args: string[]): Promise<number> {
+  if (wantsHelp(args)) return 0;
+  const { values, positionals } = parseArgs({
+    args,
+    options: { data: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (values.data === undefined) throw new UsageError('key needs --data DIR');
+  console.log(witnessVerifierKey(await readWitnessKey(values.data)));
   return 0;
 }
 

@@ -72,7 +72,9 @@ export interface SubmitterList {
   byKeyid(keyid: string): readonly Submitter[];
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+/** What a submitter's name may be: 1 to 128 of letters, digits and ._@+-, starting alphanumeric. */
+export const SUBMITTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+const NAME = SUBMITTER_NAME;
 const UTC_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const ENV_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,255}\*?$|^\*$/;
 

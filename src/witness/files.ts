@@ -7,7 +7,8 @@
  *   DIR/db/           LevelDB state (witness-store.ts)
  *
  * Key and token are created on first start and refused later if group or others can read
- * them.
+ * them. The key can also be made before the first start (`candor witness keygen`), so that
+ * witnesses that gossip with each other can each be given the others' verifier keys.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
@@ -15,6 +16,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createKeyFile, readKeyFile } from '../server/keyfile.js';
 import { parseSignerKey } from '../note/keys.js';
+import { ed25519PublicKey } from '../note/ed25519.js';
+import { formatCosignerVerifierKey } from '../checkpoint/cosignature.js';
 import { toHex } from '../util/bytes.js';
 import { LogError } from '../util/errors.js';
 
@@ -28,6 +31,40 @@ export function witnessPaths(dataDir: string): { key: string; token: string; url
   };
 }
 
+/** The cosignature/v1 verifier key (type 0x04) of a witness's signer key text. */
+export function witnessVerifierKey(signerKey: string): string {
+  const { name, seed } = parseSignerKey(signerKey);
+  return formatCosignerVerifierKey(name, ed25519PublicKey(seed));
+}
+
+/**
+ * Creates the witness key (mode 0600) in `dataDir` (made, mode 0700, when missing), as the
+ * first start would; never replaces an existing key.
+ * @returns the signer key text.
+ * @throws LogError CONFLICT when the data directory already holds a key.
+ */
+export async function createWitnessKey(dataDir: string, name: string): Promise<string> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const path = witnessPaths(dataDir).key;
+  try {
+    return (await createKeyFile(path, name)).signerKey;
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+    throw new LogError('CONFLICT', `${path} already exists; candor witness key --data ${dataDir} prints its verifier key`);
+  }
+}
+
+/**
+ * Reads the witness key of `dataDir`.
+ * @throws LogError NOT_FOUND when there is none; MALFORMED for a bad or readable-by-others
+ *   key file.
+ */
+export async function readWitnessKey(dataDir: string): Promise<string> {
+  const path = witnessPaths(dataDir).key;
+  if (!existsSync(path)) throw new LogError('NOT_FOUND', `no witness key at ${path}`);
+  return readKeyFile(path);
+}
+
 /**
  * Reads the witness key, or creates it (mode 0600) when missing. Its name must be `name`.
  * @returns the signer key text.
@@ -39,12 +76,11 @@ export async function loadOrCreateWitnessKey(
   name: string,
   say: (line: string) => void
 ): Promise<string> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const path = witnessPaths(dataDir).key;
   if (!existsSync(path)) {
-    const pair = await createKeyFile(path, name);
+    const signerKey = await createWitnessKey(dataDir, name);
     say(`created witness key ${path} (mode 0600); keep it secret and back it up`);
-    return pair.signerKey;
+    return signerKey;
   }
   const skey = await readKeyFile(path);
   const keyName = parseSignerKey(skey).name;

@@ -8,15 +8,14 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { cosignatureV1Signer, formatCosignerVerifierKey } from '../checkpoint/cosignature.js';
+import { cosignatureV1Signer } from '../checkpoint/cosignature.js';
 import type { FetchFn } from '../client/tile-reader.js';
-import { ed25519PublicKey } from '../note/ed25519.js';
-import { parseSignerKey, validateKeyName } from '../note/keys.js';
+import { validateKeyName } from '../note/keys.js';
 import { LogError } from '../util/errors.js';
 import { runAlertCommand } from './alerts.js';
 import { createWitnessApp } from './app.js';
 import { buildLogs, buildPeers, type LogConfig, type PeerConfig } from './config.js';
-import { loadAdminToken, loadOrCreateWitnessKey, witnessPaths, writeUrlFile } from './files.js';
+import { loadAdminToken, loadOrCreateWitnessKey, witnessPaths, witnessVerifierKey, writeUrlFile } from './files.js';
 import { Gossip } from './gossip.js';
 import { Puller } from './pull.js';
 import { Witness } from './witness.js';
@@ -104,7 +103,7 @@ export async function openWitness(config: WitnessConfig): Promise<OpenWitness> {
   const peers = buildPeers(config.peers ?? []);
   const signerKey = await loadOrCreateWitnessKey(config.dataDir, config.name, say);
   const adminToken = await loadAdminToken(config.dataDir, true);
-  const verifierKey = formatCosignerVerifierKey(config.name, ed25519PublicKey(parseSignerKey(signerKey).seed));
+  const verifierKey = witnessVerifierKey(signerKey);
   const store = new WitnessStore(witnessPaths(config.dataDir).db, config.historyMax === undefined ? {} : { historyMax: config.historyMax });
   await store.open();
   try {
