@@ -39,6 +39,14 @@ const SYNOPSIS =
 const notApprovable = (why: string): CommandError =>
   new CommandError(GOVERNANCE_EXIT.ERROR, `entry cannot be approved: ${why}`);
 
+/** The parseArgs options of `candor approve`. */
+export const APPROVE_OPTIONS = {
+  ...SUBMIT_FLAGS,
+  entry: { type: 'string' },
+  reason: { type: 'string' },
+  reject: { type: 'boolean' },
+} as const;
+
 /**
  * Runs `candor approve` with the arguments after `approve`; resolves with the exit code
  * (GOVERNANCE_EXIT). Never throws and never exits the process.
@@ -47,12 +55,7 @@ export function approveCommand(args: string[], io: GovernanceIo = nodeIo): Promi
   return runCommand('approve', io, SYNOPSIS, async () => {
     const { values } = parseArgs({
       args,
-      options: {
-        ...SUBMIT_FLAGS,
-        entry: { type: 'string' },
-        reason: { type: 'string' },
-        reject: { type: 'boolean' },
-      },
+      options: APPROVE_OPTIONS,
       strict: true,
     });
     if (values.entry === undefined) throw usage('--entry N is required');

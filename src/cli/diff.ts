@@ -71,6 +71,15 @@ async function snapshotOf(
   return config;
 }
 
+/** The parseArgs options of `candor diff`. */
+export const DIFF_OPTIONS = {
+  url: { type: 'string' },
+  secret: { type: 'string', multiple: true },
+  inline: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  'exit-code': { type: 'boolean' },
+} as const;
+
 /**
  * Runs `candor diff` with the arguments after `diff`; resolves with the exit code.
  * Never throws and never exits the process.
@@ -79,13 +88,7 @@ export function diffCommand(args: string[], io: GovernanceIo = nodeIo): Promise<
   return runCommand('diff', io, SYNOPSIS, async () => {
     const { values, positionals } = parseArgs({
       args,
-      options: {
-        url: { type: 'string' },
-        secret: { type: 'string', multiple: true },
-        inline: { type: 'string', multiple: true },
-        json: { type: 'boolean' },
-        'exit-code': { type: 'boolean' },
-      },
+      options: DIFF_OPTIONS,
       allowPositionals: true,
       strict: true,
     });

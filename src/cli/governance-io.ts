@@ -19,6 +19,7 @@ import type { FetchFn } from '../client/tile-reader.js';
 import { LogError, isLogError } from '../util/errors.js';
 import { validateDigestSet, type DigestSet } from '../governance/intoto.js';
 import { TIMESTAMP_PATTERN } from '../governance/schema.js';
+import { usageMessage } from './help.js';
 
 /** The exit codes of the governance commands (see the module comment). */
 export const GOVERNANCE_EXIT = {
@@ -117,7 +118,7 @@ export async function runCommand(
   try {
     return await body();
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = usageMessage(err);
     let code: number = GOVERNANCE_EXIT.ERROR;
     if (err instanceof CommandError) code = err.exitCode;
     else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true)

@@ -61,6 +61,18 @@ export function timeFlag(value: string | undefined, flag: string): number | unde
   }
 }
 
+/** The parseArgs options of `candor history`. */
+export const HISTORY_OPTIONS = {
+  model: { type: 'string' },
+  env: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  limit: { type: 'string' },
+  submitters: { type: 'string' },
+  url: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 /**
  * Runs `candor history` with the arguments after `history`; resolves with the exit code.
  * Never throws and never exits the process.
@@ -69,16 +81,7 @@ export function historyCommand(args: string[], io: GovernanceIo = nodeIo): Promi
   return runCommand('history', io, SYNOPSIS, async () => {
     const { values } = parseArgs({
       args,
-      options: {
-        model: { type: 'string' },
-        env: { type: 'string' },
-        since: { type: 'string' },
-        until: { type: 'string' },
-        limit: { type: 'string' },
-        submitters: { type: 'string' },
-        url: { type: 'string' },
-        json: { type: 'boolean' },
-      },
+      options: HISTORY_OPTIONS,
       strict: true,
     });
     const model = identifierFlag(values.model, '--model', true)!;
