@@ -34,7 +34,7 @@ import { SUBMIT_FLAGS, signAndSubmit } from './record.js';
 
 const SYNOPSIS =
   'candor approve --entry N --key KEY [--reason TEXT] [--reject] [--url URL] [--wait] ' +
-  '[--witnessed] [--timeout S] [--proof-out FILE]';
+  '[--witnessed] [--timeout S] [--proof-out FILE] (all flags: candor approve --help)';
 
 const notApprovable = (why: string): CommandError =>
   new CommandError(GOVERNANCE_EXIT.ERROR, `entry cannot be approved: ${why}`);

@@ -30,7 +30,7 @@ import {
 import { fetchEntry } from './record-submit.js';
 
 const SYNOPSIS =
-  'candor diff A B (each FILE or entry:N) [--url URL] [--secret P ...] [--json] [--exit-code]';
+  'candor diff A B (each FILE or entry:N) [--url URL] [--secret P ...] [--inline P ...] [--json] [--exit-code]';
 
 async function snapshotOf(
   io: GovernanceIo,

@@ -36,7 +36,8 @@ export const GOVERNANCE_USAGE =
   '  record      sign and log a governance record (exit 0 only once durably logged):\n' +
   '              <model-update|safety-config|dataset|deployment|rollback> --reason TEXT --key KEY\n' +
   '              [--model ID] [--model-digest D] [--model-version V] [--model-uri URI]\n' +
-  '              [--dataset URI=DIGEST ...] [--config FILE [--param P ...] [--secret P ...]]\n' +
+  '              [--dataset URI=DIGEST ...]\n' +
+  '              [--config FILE [--config-uri URI] [--param P ...] [--secret P ...] [--inline P ...]]\n' +
   '              [--env E] [--ticket T] [--author A] [--time RFC3339] [--pre-determined]\n' +
   '              [--url URL] [--wait] [--witnessed] [--timeout S] [--policy FILE]\n' +
   '              [--proof-out FILE] [--envelope-out FILE] [--dry-run]\n' +
@@ -47,7 +48,7 @@ export const GOVERNANCE_USAGE =
   '              [--url URL] [--wait] [--witnessed] [--timeout S] [--policy FILE]\n' +
   '              [--proof-out FILE] [--envelope-out FILE] [--dry-run]\n' +
   '  diff        parameter-level difference of two configurations: A B, each a JSON file\n' +
-  '              or entry:N [--url URL] [--secret P ...] [--json] [--exit-code]\n' +
+  '              or entry:N [--url URL] [--secret P ...] [--inline P ...] [--json] [--exit-code]\n' +
   '  submitter-key  create a submitter key pair: --out FILE [--type ed25519|ecdsa-p256]\n' +
   '              [--name NAME] [--role R ...] [--env E ...]; prints its allowlist entry\n';
 

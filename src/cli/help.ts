@@ -2,8 +2,8 @@
  * `--help` for every command, in one place: the dispatcher (cli/main.ts) answers
  * `candor <command> --help` (or `-h`) with that command's lines of its command list, so a
  * command's usage is written once and its module need not know about help. The few
- * commands with a longer usage of their own (token, witness, monitor, fsck, repair, backup,
- * restore) answer it themselves.
+ * commands with a usage of their own (token, witness, monitor, fsck, repair, and backup
+ * and restore, which print both) answer it themselves.
  *
  * Also here: the message of a parseArgs usage error without Node's hint about `--`, which
  * names a syntax candor's users never need.

@@ -45,7 +45,7 @@ import { submitRecord, type SubmitOptions } from './record-submit.js';
 const SYNOPSIS =
   'candor record <model-update|safety-config|dataset|deployment|rollback> --reason TEXT --key KEY ' +
   '[--model ID] [--model-digest D] [--dataset URI=DIGEST ...] [--config FILE] [--env E] ' +
-  '[--ticket T] [--url URL] [--wait] [--witnessed] [--timeout S] [--proof-out FILE] (see candor help)';
+  '[--ticket T] [--url URL] [--wait] [--witnessed] [--timeout S] [--proof-out FILE] (all flags: candor record --help)';
 
 /** The flags every record-submitting command shares (record and approve). */
 export const SUBMIT_FLAGS = {

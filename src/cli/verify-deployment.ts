@@ -4,7 +4,7 @@
  * or stderr (why not), or one JSON object with --json, and an exit code per failure.
  *
  *   candor verify-deployment --model M --env E (--artifact PATH | --digest D)
- *       [--config FILE] --policy FILE [--submitters FILE] [--no-require-approval]
+ *       [--config FILE [--secret P ...]] --policy FILE [--submitters FILE] [--no-require-approval]
  *       [--url URL] [--json]
  *
  * 1. Digests are computed locally: the SHA-256 of the artifact file (streamed), and the
@@ -65,7 +65,7 @@ import {
 import { LIVE_CHANGE_TYPES, ignoredJson, ignoredLine, trustFlags } from './state.js';
 
 const SYNOPSIS =
-  'candor verify-deployment --model M --env E (--artifact PATH | --digest D) [--config FILE] ' +
+  'candor verify-deployment --model M --env E (--artifact PATH | --digest D) [--config FILE [--secret P ...]] ' +
   '--policy FILE [--submitters FILE] [--no-require-approval] [--url URL] [--json]';
 
 /** Most records looked at, newest first. */
