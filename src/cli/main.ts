@@ -353,7 +353,9 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      console.error(`candor: ${usageMessage(err)}\n\n${USAGE}`);
+      // the command's usage when it is one, else the whole list (an unknown command)
+      const usage = commandUsage(USAGE, process.argv[2] ?? '') ?? USAGE;
+      console.error(`candor: ${usageMessage(err)}\n\n${usage}`);
       process.exitCode = EXIT_USAGE;
     } else if (isLogError(err)) {
       console.error(`candor: ${err.message}`);

@@ -92,6 +92,13 @@ describe('candor <command> --help', () => {
     expect(r.stderr).not.toMatch(/positional argument starting with/);
   });
 
+  it('a usage error of serve, keygen, add or checkpoint shows that command\'s usage, not the whole list', async () => {
+    const r = await runCandor(['add']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^candor: add needs at least one FILE\n\nusage: candor add \[flags\]\n/);
+    expect(r.stderr).not.toMatch(/verify-deployment/);
+  });
+
   it('a --help after -- is a positional, not a request for help', async () => {
     const r = await runCandor(['add', '--', '--help']);
     expect(r.code).toBe(1);
