@@ -352,7 +352,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
       // the command's usage when it is one, else the whole list (an unknown command)
       const usage = commandUsage(USAGE, process.argv[2] ?? '') ?? USAGE;
       console.error(`candor: ${usageMessage(err)}\n\n${usage}`);

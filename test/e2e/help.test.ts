@@ -99,6 +99,15 @@ describe('candor <command> --help', () => {
     expect(r.stderr).not.toMatch(/verify-deployment/);
   });
 
+  it.each([
+    ['checkpoint', '--url'],
+    ['keygen', 'stray'],
+  ])('%s %s (a flag without its value, a stray argument) is a usage error, exit 2', async (command, arg) => {
+    const r = await runCandor([command, arg]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`\\n\\nusage: candor ${command} \\[flags\\]\\n`));
+  });
+
   it('a --help after -- is a positional, not a request for help', async () => {
     const r = await runCandor(['add', '--', '--help']);
     expect(r.code).toBe(1);
