@@ -36,11 +36,19 @@ import { SUBMIT_FLAGS, signAndSubmit } from './record.js';
 
 const SYNOPSIS =
   'candor approve --entry N --key KEY [--reason TEXT] [--reject] [--url URL] [--wait] ' +
-  '[--witnessed] [--timeout S] [--proof-out FILE]';
+  '[--witnessed] [--timeout S] [--proof-out FILE] (all flags: candor approve --help)';
 
 /** A refusal: retrying the same approval will not help, as when the log answers 4xx. */
 const notApprovable = (why: string): CommandError =>
   new CommandError(GOVERNANCE_EXIT.REFUSED, `entry cannot be approved: ${why}`);
+
+/** The parseArgs options of `candor approve`. */
+export const APPROVE_OPTIONS = {
+  ...SUBMIT_FLAGS,
+  entry: { type: 'string' },
+  reason: { type: 'string' },
+  reject: { type: 'boolean' },
+} as const;
 
 /**
  * Runs `candor approve` with the arguments after `approve`; resolves with the exit code
@@ -50,12 +58,7 @@ export function approveCommand(args: string[], io: GovernanceIo = nodeIo): Promi
   return runCommand('approve', io, SYNOPSIS, async () => {
     const { values } = parseArgs({
       args,
-      options: {
-        ...SUBMIT_FLAGS,
-        entry: { type: 'string' },
-        reason: { type: 'string' },
-        reject: { type: 'boolean' },
-      },
+      options: APPROVE_OPTIONS,
       strict: true,
     });
     if (values.entry === undefined) throw usage('--entry N is required');

@@ -95,6 +95,18 @@ export async function recoveryKeys(
   return { signerKey, verifierKey: pinned ?? own };
 }
 
+/** The parseArgs options of `candor backup`. */
+export const BACKUP_OPTIONS = {
+  data: { type: 'string' },
+  out: { type: 'string' },
+  url: { type: 'string' },
+  key: { type: 'string' },
+  'with-key': { type: 'boolean' },
+  'verifier-key': { type: 'string' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /**
  * Runs `candor backup` with the arguments after `backup`; resolves with the exit code.
  * Never throws and never exits the process.
@@ -103,16 +115,7 @@ export function backupCommand(args: string[], io: GovernanceIo = nodeIo): Promis
   return runCommand('backup', io, SYNOPSIS, async () => {
     const { values } = parseArgs({
       args,
-      options: {
-        data: { type: 'string' },
-        out: { type: 'string' },
-        url: { type: 'string' },
-        key: { type: 'string' },
-        'with-key': { type: 'boolean' },
-        'verifier-key': { type: 'string' },
-        timeout: { type: 'string' },
-        help: { type: 'boolean' },
-      },
+      options: BACKUP_OPTIONS,
       strict: true,
     });
     if (values.help === true) {

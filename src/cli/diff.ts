@@ -30,7 +30,7 @@ import {
 import { fetchEntry } from './record-submit.js';
 
 const SYNOPSIS =
-  'candor diff A B (each FILE or entry:N) [--url URL] [--secret P ...] [--json] [--exit-code]';
+  'candor diff A B (each FILE or entry:N) [--url URL] [--secret P ...] [--inline P ...] [--json] [--exit-code]';
 
 async function snapshotOf(
   io: GovernanceIo,
@@ -71,6 +71,15 @@ async function snapshotOf(
   return config;
 }
 
+/** The parseArgs options of `candor diff`. */
+export const DIFF_OPTIONS = {
+  url: { type: 'string' },
+  secret: { type: 'string', multiple: true },
+  inline: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  'exit-code': { type: 'boolean' },
+} as const;
+
 /**
  * Runs `candor diff` with the arguments after `diff`; resolves with the exit code.
  * Never throws and never exits the process.
@@ -79,13 +88,7 @@ export function diffCommand(args: string[], io: GovernanceIo = nodeIo): Promise<
   return runCommand('diff', io, SYNOPSIS, async () => {
     const { values, positionals } = parseArgs({
       args,
-      options: {
-        url: { type: 'string' },
-        secret: { type: 'string', multiple: true },
-        inline: { type: 'string', multiple: true },
-        json: { type: 'boolean' },
-        'exit-code': { type: 'boolean' },
-      },
+      options: DIFF_OPTIONS,
       allowPositionals: true,
       strict: true,
     });

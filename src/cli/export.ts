@@ -181,6 +181,19 @@ const claimsOf = (r: SearchResult): IndexClaims => ({
   env: r.env,
 });
 
+/** The parseArgs options of `candor export`. */
+export const EXPORT_OPTIONS = {
+  model: { type: 'string' },
+  env: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  out: { type: 'string' },
+  policy: { type: 'string' },
+  submitters: { type: 'string' },
+  url: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 /**
  * Runs `candor export` with the arguments after `export`; resolves with the exit code
  * (RECORDS_EXIT). Never throws and never exits the process.
@@ -190,17 +203,7 @@ export function exportCommand(args: string[], io: GovernanceIo = nodeIo): Promis
   const body = async (): Promise<number> => {
     const { values } = parseArgs({
       args,
-      options: {
-        model: { type: 'string' },
-        env: { type: 'string' },
-        since: { type: 'string' },
-        until: { type: 'string' },
-        out: { type: 'string' },
-        policy: { type: 'string' },
-        submitters: { type: 'string' },
-        url: { type: 'string' },
-        json: { type: 'boolean' },
-      },
+      options: EXPORT_OPTIONS,
       strict: true,
     });
     json = values.json === true;

@@ -90,6 +90,14 @@ export function formatReport(report: FsckReport): string {
   return out;
 }
 
+/** The parseArgs options of `candor fsck`. */
+export const FSCK_OPTIONS = {
+  data: { type: 'string' },
+  quick: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /**
  * Runs `candor fsck` with the arguments after `fsck`; resolves with the exit code
  * (FSCK_EXIT). Never throws and never exits the process.
@@ -98,12 +106,7 @@ export function fsckCommand(args: string[], io: GovernanceIo = nodeIo): Promise<
   return runCommand('fsck', io, FSCK_SYNOPSIS, async () => {
     const { values } = parseArgs({
       args,
-      options: {
-        data: { type: 'string' },
-        quick: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: FSCK_OPTIONS,
       strict: true,
       allowPositionals: false,
     });

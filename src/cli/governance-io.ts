@@ -20,6 +20,7 @@ import type { FetchFn } from '../client/tile-reader.js';
 import { LogError, isLogError } from '../util/errors.js';
 import { validateDigestSet, type DigestSet } from '../governance/intoto.js';
 import { TIMESTAMP_PATTERN } from '../governance/schema.js';
+import { usageMessage } from './help.js';
 
 /** The exit codes of the governance commands (see the module comment). */
 export const GOVERNANCE_EXIT = {
@@ -36,7 +37,8 @@ export const GOVERNANCE_USAGE =
   '  record      sign and log a governance record (exit 0 only once durably logged):\n' +
   '              <model-update|safety-config|dataset|deployment|rollback> --reason TEXT --key KEY\n' +
   '              [--model ID] [--model-digest D] [--model-version V] [--model-uri URI]\n' +
-  '              [--dataset URI=DIGEST ...] [--config FILE [--param P ...] [--secret P ...]]\n' +
+  '              [--dataset URI=DIGEST ...]\n' +
+  '              [--config FILE [--config-uri URI] [--param P ...] [--secret P ...] [--inline P ...]]\n' +
   '              [--env E] [--ticket T] [--author A] [--time RFC3339] [--pre-determined]\n' +
   '              [--url URL] [--wait] [--witnessed] [--timeout S] [--policy FILE]\n' +
   '              [--proof-out FILE] [--envelope-out FILE] [--dry-run]\n' +
@@ -48,7 +50,7 @@ export const GOVERNANCE_USAGE =
   '              [--proof-out FILE] [--envelope-out FILE] [--dry-run]\n' +
   '              (exit codes as record; 3 also when it refuses: own change, an approval)\n' +
   '  diff        parameter-level difference of two configurations: A B, each a JSON file\n' +
-  '              or entry:N [--url URL] [--secret P ...] [--json] [--exit-code]\n' +
+  '              or entry:N [--url URL] [--secret P ...] [--inline P ...] [--json] [--exit-code]\n' +
   '  submitter-key  create a submitter key pair: --out FILE [--type ed25519|ecdsa-p256]\n' +
   '              [--name NAME] [--role R ...] [--env E ...]; prints its allowlist entry\n';
 
@@ -119,7 +121,7 @@ export async function runCommand(
   try {
     return await body();
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = usageMessage(err);
     let code: number = GOVERNANCE_EXIT.ERROR;
     if (err instanceof CommandError) code = err.exitCode;
     else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true)

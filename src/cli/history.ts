@@ -67,6 +67,19 @@ export function timeFlag(value: string | undefined, flag: string): number | unde
   }
 }
 
+/** The parseArgs options of `candor history`. */
+export const HISTORY_OPTIONS = {
+  model: { type: 'string' },
+  'trained-on': { type: 'string' },
+  env: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  limit: { type: 'string' },
+  submitters: { type: 'string' },
+  url: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 /**
  * Runs `candor history` with the arguments after `history`; resolves with the exit code.
  * Never throws and never exits the process.
@@ -75,17 +88,7 @@ export function historyCommand(args: string[], io: GovernanceIo = nodeIo): Promi
   return runCommand('history', io, SYNOPSIS, async () => {
     const { values } = parseArgs({
       args,
-      options: {
-        model: { type: 'string' },
-        'trained-on': { type: 'string' },
-        env: { type: 'string' },
-        since: { type: 'string' },
-        until: { type: 'string' },
-        limit: { type: 'string' },
-        submitters: { type: 'string' },
-        url: { type: 'string' },
-        json: { type: 'boolean' },
-      },
+      options: HISTORY_OPTIONS,
       strict: true,
     });
     let trainedOn: string | undefined;

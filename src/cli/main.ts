@@ -44,7 +44,9 @@ import { RECORDS_USAGE } from './records-client.js';
 import { exportCommand, EVIDENCE_USAGE } from './export.js';
 import { verifyExportCommand } from './verify-export.js';
 import { RECOVERY_USAGE } from './backup.js';
-import { HTTP_LIMIT_OPTIONS, httpLimitFlags, httpLimitUsage } from './http-limit-flags.js';
+import { httpLimitFlags, httpLimitUsage } from './http-limit-flags.js';
+import { commandUsage, usageMessage, wantsHelp } from './help.js';
+import { ADD_OPTIONS, CHECKPOINT_OPTIONS, KEYGEN_OPTIONS, SERVE_OPTIONS } from './core-options.js';
 
 const USAGE = `usage: candor <command> [flags]
 
@@ -97,11 +99,20 @@ const EXIT_USAGE = 2;
 
 class UsageError extends Error {}
 
+/** The commands that answer --help with a longer usage of their own (src/cli/help.ts). */
+const OWN_HELP = new Set(['token', 'witness', 'monitor', 'fsck', 'repair', 'backup', 'restore', 'submitters']);
+
 // The server and the witness daemon are imported when their command runs: loading them
 // (hono, LevelDB, the store) would double the start-up time of every client command,
 // which init containers, cron jobs and CI steps pay on each run.
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const help =
+    command === undefined || OWN_HELP.has(command) || !wantsHelp(rest) ? undefined : commandUsage(USAGE, command);
+  if (help !== undefined) {
+    process.stdout.write(help);
+    return 0;
+  }
   switch (command) {
     case 'serve':
       return serveCommand(rest);
@@ -177,23 +188,7 @@ function intFlag(value: string | undefined, name: string, fallback: number): num
 async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: {
-      data: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      origin: { type: 'string' },
-      key: { type: 'string' },
-      'batch-max': { type: 'string' },
-      'batch-age': { type: 'string' },
-      witness: { type: 'string', multiple: true },
-      quorum: { type: 'string' },
-      'witness-timeout': { type: 'string' },
-      submitters: { type: 'string' },
-      reindex: { type: 'boolean' },
-      tokens: { type: 'string' },
-      'open-writes': { type: 'boolean' },
-      ...HTTP_LIMIT_OPTIONS,
-    },
+    options: SERVE_OPTIONS,
     strict: true,
   });
   const httpLimits = httpLimitFlags(values, env, (message) => new UsageError(message));
@@ -289,7 +284,7 @@ function witnessFlags(values: {
 async function keygenCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { name: { type: 'string' }, out: { type: 'string' } },
+    options: KEYGEN_OPTIONS,
     strict: true,
   });
   if (values.name === undefined || values.out === undefined) {
@@ -314,11 +309,7 @@ function clientUrl(flag: string | undefined): string {
 async function addCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: {
-      url: { type: 'string' },
-      witnessed: { type: 'boolean' },
-      'proof-out': { type: 'string' },
-    },
+    options: ADD_OPTIONS,
     allowPositionals: true,
     strict: true,
   });
@@ -348,7 +339,7 @@ async function addCommand(args: string[]): Promise<number> {
 }
 
 async function checkpointCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { url: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args, options: CHECKPOINT_OPTIONS, strict: true });
   const res = await fetch(`${clientUrl(values.url)}/checkpoint`);
   const text = await res.text();
   if (!res.ok) {
@@ -364,8 +355,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      console.error(`candor: ${(err as Error).message}\n\n${USAGE}`);
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
+      // the command's usage when it is one, else the whole list (an unknown command)
+      const usage = commandUsage(USAGE, process.argv[2] ?? '') ?? USAGE;
+      console.error(`candor: ${usageMessage(err)}\n\n${usage}`);
       process.exitCode = EXIT_USAGE;
     } else if (isLogError(err)) {
       console.error(`candor: ${err.message}`);

@@ -30,6 +30,7 @@ import { isLogError } from '../util/errors.js';
 import { ProgressBar } from '../monitor/progress.js';
 import { FileStateStore } from '../monitor/state.js';
 import { useNodeCrypto } from '../server/node-crypto.js';
+import { usageMessage } from './help.js';
 
 /** The synopsis of `candor monitor`. */
 export const MONITOR_SYNOPSIS =
@@ -122,7 +123,7 @@ export async function monitorCommand(args: string[], io: MonitorIo = nodeIo()): 
     return await follow(args, io);
   } catch (err) {
     if (err instanceof Usage || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`candor monitor: ${(err as Error).message}\nusage: ${MONITOR_SYNOPSIS}\n`);
+      io.err(`candor monitor: ${usageMessage(err)}\nusage: ${MONITOR_SYNOPSIS}\n`);
       return MONITOR_EXIT.USAGE;
     }
     io.err(`candor monitor: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -130,20 +131,23 @@ export async function monitorCommand(args: string[], io: MonitorIo = nodeIo()): 
   }
 }
 
+/** The parseArgs options of `candor monitor`. */
+export const MONITOR_OPTIONS = {
+  policy: { type: 'string' },
+  state: { type: 'string' },
+  url: { type: 'string' },
+  origin: { type: 'string' },
+  once: { type: 'boolean' },
+  interval: { type: 'string' },
+  'json-alerts': { type: 'boolean' },
+  rules: { type: 'string' },
+  submitters: { type: 'string' },
+} as const;
+
 async function follow(args: string[], io: MonitorIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: {
-      policy: { type: 'string' },
-      state: { type: 'string' },
-      url: { type: 'string' },
-      origin: { type: 'string' },
-      once: { type: 'boolean' },
-      interval: { type: 'string' },
-      'json-alerts': { type: 'boolean' },
-      rules: { type: 'string' },
-      submitters: { type: 'string' },
-    },
+    options: MONITOR_OPTIONS,
     allowPositionals: true,
     strict: true,
   });
@@ -208,10 +212,13 @@ async function follow(args: string[], io: MonitorIo): Promise<number> {
   }
 }
 
+/** The parseArgs options of `candor monitor reset`. */
+export const MONITOR_RESET_OPTIONS = { state: { type: 'string' }, 'keep-checkpoint': { type: 'boolean' } } as const;
+
 async function resetCommand(args: string[], io: MonitorIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { state: { type: 'string' }, 'keep-checkpoint': { type: 'boolean' } },
+    options: MONITOR_RESET_OPTIONS,
     allowPositionals: true,
     strict: true,
   });
@@ -294,10 +301,13 @@ function describeRule(r: Rule): string {
   return `${r.name}: ${r.condition} (${r.severity}) on ${scope}${what === '' ? '' : `: ${what}`} -> ${r.actions.join(', ')}`;
 }
 
+/** The parseArgs options of `candor monitor check-rules`. */
+export const MONITOR_CHECK_RULES_OPTIONS = { rules: { type: 'string' }, submitters: { type: 'string' } } as const;
+
 async function checkRulesCommand(args: string[], io: MonitorIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { rules: { type: 'string' }, submitters: { type: 'string' } },
+    options: MONITOR_CHECK_RULES_OPTIONS,
     allowPositionals: true,
     strict: true,
   });

@@ -45,7 +45,7 @@ import { submitRecord, type SubmitOptions } from './record-submit.js';
 const SYNOPSIS =
   'candor record <model-update|safety-config|dataset|deployment|rollback> --reason TEXT --key KEY ' +
   '[--model ID] [--model-digest D] [--dataset URI=DIGEST ...] [--config FILE] [--env E] ' +
-  '[--ticket T] [--url URL] [--wait] [--witnessed] [--timeout S] [--proof-out FILE] (see candor help)';
+  '[--ticket T] [--url URL] [--wait] [--witnessed] [--timeout S] [--proof-out FILE] (all flags: candor record --help)';
 
 /** The flags every record-submitting command shares (record and approve). */
 export const SUBMIT_FLAGS = {
@@ -187,6 +187,26 @@ async function predicateFromFlags(
   return p;
 }
 
+/** The parseArgs options of `candor record`. */
+export const RECORD_OPTIONS = {
+  ...SUBMIT_FLAGS,
+  reason: { type: 'string' },
+  model: { type: 'string' },
+  'model-digest': { type: 'string' },
+  'model-version': { type: 'string' },
+  'model-uri': { type: 'string' },
+  dataset: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  'config-uri': { type: 'string' },
+  param: { type: 'string', multiple: true },
+  secret: { type: 'string', multiple: true },
+  inline: { type: 'string', multiple: true },
+  env: { type: 'string' },
+  ticket: { type: 'string' },
+  author: { type: 'string' },
+  'pre-determined': { type: 'boolean' },
+} as const;
+
 /**
  * Runs `candor record` with the arguments after `record`; resolves with the exit code
  * (GOVERNANCE_EXIT). Never throws and never exits the process.
@@ -195,24 +215,7 @@ export function recordCommand(args: string[], io: GovernanceIo = nodeIo): Promis
   return runCommand('record', io, SYNOPSIS, async () => {
     const { values, positionals } = parseArgs({
       args,
-      options: {
-        ...SUBMIT_FLAGS,
-        reason: { type: 'string' },
-        model: { type: 'string' },
-        'model-digest': { type: 'string' },
-        'model-version': { type: 'string' },
-        'model-uri': { type: 'string' },
-        dataset: { type: 'string', multiple: true },
-        config: { type: 'string' },
-        'config-uri': { type: 'string' },
-        param: { type: 'string', multiple: true },
-        secret: { type: 'string', multiple: true },
-        inline: { type: 'string', multiple: true },
-        env: { type: 'string' },
-        ticket: { type: 'string' },
-        author: { type: 'string' },
-        'pre-determined': { type: 'boolean' },
-      },
+      options: RECORD_OPTIONS,
       allowPositionals: true,
       strict: true,
     });

@@ -73,15 +73,16 @@ export const RECORDS_EXIT_NAME: Record<number, string> = {
 /** The usage lines of the record query commands, for the dispatcher's command list. */
 export const RECORDS_USAGE =
   '  history     the timeline of a model\'s records (who, what, why, approvals, digests):\n' +
-  '              --model M [--env E] [--since TIME] [--until TIME] [--submitters FILE]\n' +
+  '              --model M [--env E] [--since TIME] [--until TIME] [--limit N] [--submitters FILE]\n' +
   '              [--url URL] [--json]; unattributed records are marked, never counted;\n' +
   '              --trained-on DIGEST instead: the records trained on that dataset\n' +
   '  state       what was live for a model in an environment at a time, each record with\n' +
   '              its proof: --model M --env E [--at TIME] [--policy FILE]\n' +
   '              [--submitters FILE] [--url URL] [--json]\n' +
   '  verify-deployment  check a deployed model against the log (for cron and init containers):\n' +
-  '              --model M --env E (--artifact PATH | --digest D) [--config FILE]\n' +
-  '              --policy FILE [--submitters FILE] [--no-require-approval] [--url URL] [--json]\n' +
+  '              --model M --env E (--artifact PATH | --digest D) [--config FILE [--secret P ...]]\n' +
+  '              --policy FILE [--submitters FILE] [--require-approval | --no-require-approval]\n' +
+  '              [--url URL] [--json]\n' +
   '              (exit 0 ok, 3 no record, 4 artifact drift, 5 config drift,\n' +
   '              6 missing approval, 7 bad proof, 8 quorum not met, 1 other error, 2 usage)\n' +
   '  reindex     rebuild the record index of a stopped log: --data DIR [--submitters FILE]\n';

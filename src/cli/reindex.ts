@@ -20,6 +20,9 @@ import { CommandError, dataDir, nodeIo, readInput, runCommand, usage, type Gover
 
 const SYNOPSIS = 'candor reindex --data DIR --submitters FILE';
 
+/** The parseArgs options of `candor reindex`. */
+export const REINDEX_OPTIONS = { data: { type: 'string' }, submitters: { type: 'string' } } as const;
+
 /**
  * Runs `candor reindex` with the arguments after `reindex`; resolves with the exit code.
  * Never throws and never exits the process.
@@ -28,7 +31,7 @@ export function reindexCommand(args: string[], io: GovernanceIo = nodeIo): Promi
   return runCommand('reindex', io, SYNOPSIS, async () => {
     const { values } = parseArgs({
       args,
-      options: { data: { type: 'string' }, submitters: { type: 'string' } },
+      options: REINDEX_OPTIONS,
       strict: true,
     });
     const dir = dataDir(io, values.data);

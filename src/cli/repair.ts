@@ -39,6 +39,14 @@ Exit codes:
   1   other error (the copy unreachable, say); 2 usage
 `;
 
+/** The parseArgs options of `candor repair`. */
+export const REPAIR_OPTIONS = {
+  data: { type: 'string' },
+  from: { type: 'string' },
+  submitters: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /**
  * Runs `candor repair` with the arguments after `repair`; resolves with the exit code
  * (FSCK_EXIT). Never throws and never exits the process.
@@ -47,12 +55,7 @@ export function repairCommand(args: string[], io: GovernanceIo = nodeIo): Promis
   return runCommand('repair', io, REPAIR_SYNOPSIS, async () => {
     const { values } = parseArgs({
       args,
-      options: {
-        data: { type: 'string' },
-        from: { type: 'string' },
-        submitters: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: REPAIR_OPTIONS,
       strict: true,
       allowPositionals: false,
     });

@@ -28,6 +28,17 @@ import { RECOVERY_USAGE, recoveryError, recoveryKeys, timeoutFlag } from './back
 const SYNOPSIS =
   'candor restore (--from PATH | --from-tiles URL) --data DIR [--key FILE] [--verifier-key VKEY] [--timeout MS]';
 
+/** The parseArgs options of `candor restore`. */
+export const RESTORE_OPTIONS = {
+  from: { type: 'string' },
+  'from-tiles': { type: 'string' },
+  data: { type: 'string' },
+  key: { type: 'string' },
+  'verifier-key': { type: 'string' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /**
  * Runs `candor restore` with the arguments after `restore`; resolves with the exit code.
  * Never throws and never exits the process.
@@ -36,15 +47,7 @@ export function restoreCommand(args: string[], io: GovernanceIo = nodeIo): Promi
   return runCommand('restore', io, SYNOPSIS, async () => {
     const { values } = parseArgs({
       args,
-      options: {
-        from: { type: 'string' },
-        'from-tiles': { type: 'string' },
-        data: { type: 'string' },
-        key: { type: 'string' },
-        'verifier-key': { type: 'string' },
-        timeout: { type: 'string' },
-        help: { type: 'boolean' },
-      },
+      options: RESTORE_OPTIONS,
       strict: true,
     });
     if (values.help === true) {

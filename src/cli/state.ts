@@ -151,6 +151,17 @@ function stateJson(s: ChangeStatus, r: SearchResult): object {
   };
 }
 
+/** The parseArgs options of `candor state`. */
+export const STATE_OPTIONS = {
+  model: { type: 'string' },
+  env: { type: 'string' },
+  at: { type: 'string' },
+  policy: { type: 'string' },
+  submitters: { type: 'string' },
+  url: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 /**
  * Runs `candor state` with the arguments after `state`; resolves with the exit code.
  * Never throws and never exits the process.
@@ -159,15 +170,7 @@ export function stateCommand(args: string[], io: GovernanceIo = nodeIo): Promise
   return runCommand('state', io, SYNOPSIS, async () => {
     const { values } = parseArgs({
       args,
-      options: {
-        model: { type: 'string' },
-        env: { type: 'string' },
-        at: { type: 'string' },
-        policy: { type: 'string' },
-        submitters: { type: 'string' },
-        url: { type: 'string' },
-        json: { type: 'boolean' },
-      },
+      options: STATE_OPTIONS,
       strict: true,
     });
     const model = identifierFlag(values.model, '--model', true)!;

@@ -33,6 +33,15 @@ import {
 const SYNOPSIS =
   'candor submitter-key --out FILE [--type ed25519|ecdsa-p256] [--name NAME] [--role R ...] [--env E ...]';
 
+/** The parseArgs options of `candor submitter-key`. */
+export const SUBMITTER_KEY_OPTIONS = {
+  out: { type: 'string' },
+  type: { type: 'string' },
+  name: { type: 'string' },
+  role: { type: 'string', multiple: true },
+  env: { type: 'string', multiple: true },
+} as const;
+
 /**
  * Runs `candor submitter-key` with the arguments after `submitter-key`; resolves with the
  * exit code. Never throws and never exits the process.
@@ -41,13 +50,7 @@ export function submitterKeyCommand(args: string[], io: GovernanceIo = nodeIo): 
   return runCommand('submitter-key', io, SYNOPSIS, async () => {
     const { values, positionals } = parseArgs({
       args,
-      options: {
-        out: { type: 'string' },
-        type: { type: 'string' },
-        name: { type: 'string' },
-        role: { type: 'string', multiple: true },
-        env: { type: 'string', multiple: true },
-      },
+      options: SUBMITTER_KEY_OPTIONS,
       allowPositionals: true,
       strict: true,
     });

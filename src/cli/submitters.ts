@@ -110,18 +110,27 @@ function refusal(err: unknown): unknown {
   return new CommandError(code, err.message);
 }
 
+/** The parseArgs options of `candor submitters add`, `list` and `remove`. */
+export const SUBMITTERS_ADD_OPTIONS = {
+  file: { type: 'string' },
+  key: { type: 'string' },
+  name: { type: 'string' },
+  role: { type: 'string', multiple: true },
+  env: { type: 'string', multiple: true },
+  until: { type: 'string' },
+  keyid: { type: 'string' },
+} as const;
+export const SUBMITTERS_LIST_OPTIONS = { file: { type: 'string' }, json: { type: 'boolean' } } as const;
+export const SUBMITTERS_REMOVE_OPTIONS = {
+  file: { type: 'string' },
+  name: { type: 'string' },
+  keyid: { type: 'string' },
+} as const;
+
 async function add(args: string[], io: GovernanceIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: {
-      file: { type: 'string' },
-      key: { type: 'string' },
-      name: { type: 'string' },
-      role: { type: 'string', multiple: true },
-      env: { type: 'string', multiple: true },
-      until: { type: 'string' },
-      keyid: { type: 'string' },
-    },
+    options: SUBMITTERS_ADD_OPTIONS,
     allowPositionals: true,
     strict: true,
   });
@@ -173,7 +182,7 @@ async function add(args: string[], io: GovernanceIo): Promise<number> {
 async function list(args: string[], io: GovernanceIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { file: { type: 'string' }, json: { type: 'boolean' } },
+    options: SUBMITTERS_LIST_OPTIONS,
     allowPositionals: true,
     strict: true,
   });
@@ -195,7 +204,7 @@ async function list(args: string[], io: GovernanceIo): Promise<number> {
 async function remove(args: string[], io: GovernanceIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { file: { type: 'string' }, name: { type: 'string' }, keyid: { type: 'string' } },
+    options: SUBMITTERS_REMOVE_OPTIONS,
     allowPositionals: true,
     strict: true,
   });

@@ -89,16 +89,19 @@ function failed(err: unknown): never {
   throw err;
 }
 
+/** The parseArgs options of `candor token create`. */
+export const TOKEN_CREATE_OPTIONS = {
+  ...FILE_OPTIONS,
+  name: { type: 'string' },
+  scope: { type: 'string' },
+  rate: { type: 'string' },
+  quota: { type: 'string' },
+} as const;
+
 async function create(args: string[], io: GovernanceIo): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: {
-      ...FILE_OPTIONS,
-      name: { type: 'string' },
-      scope: { type: 'string' },
-      rate: { type: 'string' },
-      quota: { type: 'string' },
-    },
+    options: TOKEN_CREATE_OPTIONS,
     strict: true,
   });
   if (values.help === true) return help(io);
@@ -140,8 +143,11 @@ async function create(args: string[], io: GovernanceIo): Promise<number> {
   return 0;
 }
 
+/** The parseArgs options of `candor token list`. */
+export const TOKEN_LIST_OPTIONS = { ...FILE_OPTIONS, json: { type: 'boolean' } } as const;
+
 async function list(args: string[], io: GovernanceIo): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...FILE_OPTIONS, json: { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({ args, options: TOKEN_LIST_OPTIONS, strict: true });
   if (values.help === true) return help(io);
   const tokens = await readTokensFile(tokensPath(io, values)).catch(failed);
   const shown = tokens.map((t) => ({
@@ -172,8 +178,11 @@ async function list(args: string[], io: GovernanceIo): Promise<number> {
   return 0;
 }
 
+/** The parseArgs options of `candor token revoke`. */
+export const TOKEN_REVOKE_OPTIONS = { ...FILE_OPTIONS, name: { type: 'string' } } as const;
+
 async function revoke(args: string[], io: GovernanceIo): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...FILE_OPTIONS, name: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args, options: TOKEN_REVOKE_OPTIONS, strict: true });
   if (values.help === true) return help(io);
   const name = values.name;
   if (name === undefined) throw usage('revoke needs --name NAME');

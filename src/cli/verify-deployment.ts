@@ -4,7 +4,7 @@
  * or stderr (why not), or one JSON object with --json, and an exit code per failure.
  *
  *   candor verify-deployment --model M --env E (--artifact PATH | --digest D)
- *       [--config FILE] --policy FILE [--submitters FILE] [--no-require-approval]
+ *       [--config FILE [--secret P ...]] --policy FILE [--submitters FILE] [--no-require-approval]
  *       [--url URL] [--json]
  *
  * 1. Digests are computed locally: the SHA-256 of the artifact file (streamed), and the
@@ -65,7 +65,7 @@ import {
 import { LIVE_CHANGE_TYPES, ignoredJson, ignoredLine, trustFlags } from './state.js';
 
 const SYNOPSIS =
-  'candor verify-deployment --model M --env E (--artifact PATH | --digest D) [--config FILE] ' +
+  'candor verify-deployment --model M --env E (--artifact PATH | --digest D) [--config FILE [--secret P ...]] ' +
   '--policy FILE [--submitters FILE] [--no-require-approval] [--url URL] [--json]';
 
 /** Most records looked at, newest first. */
@@ -114,6 +114,22 @@ function describe(s: ChangeStatus): string {
   return `entry ${s.record.index} (${p.changeType} by ${by}, logged ${shortTime(s.record.time)})`;
 }
 
+/** The parseArgs options of `candor verify-deployment`. */
+export const VERIFY_DEPLOYMENT_OPTIONS = {
+  model: { type: 'string' },
+  env: { type: 'string' },
+  artifact: { type: 'string' },
+  digest: { type: 'string' },
+  config: { type: 'string' },
+  secret: { type: 'string', multiple: true },
+  policy: { type: 'string' },
+  submitters: { type: 'string' },
+  'require-approval': { type: 'boolean' },
+  'no-require-approval': { type: 'boolean' },
+  url: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 /**
  * Runs `candor verify-deployment` with the arguments after `verify-deployment`; resolves
  * with the exit code (RECORDS_EXIT). Never throws and never exits the process.
@@ -128,20 +144,7 @@ export function verifyDeploymentCommand(
   const body = async (): Promise<number> => {
     const { values } = parseArgs({
       args,
-      options: {
-        model: { type: 'string' },
-        env: { type: 'string' },
-        artifact: { type: 'string' },
-        digest: { type: 'string' },
-        config: { type: 'string' },
-        secret: { type: 'string', multiple: true },
-        policy: { type: 'string' },
-        submitters: { type: 'string' },
-        'require-approval': { type: 'boolean' },
-        'no-require-approval': { type: 'boolean' },
-        url: { type: 'string' },
-        json: { type: 'boolean' },
-      },
+      options: VERIFY_DEPLOYMENT_OPTIONS,
       strict: true,
     });
     json = values.json === true;

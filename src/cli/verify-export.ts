@@ -119,6 +119,13 @@ function packJson(dir: string, pack: VerifiedPack): object {
   };
 }
 
+/** The parseArgs options of `candor verify-export`. */
+export const VERIFY_EXPORT_OPTIONS = {
+  policy: { type: 'string' },
+  submitters: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 /**
  * Runs `candor verify-export` with the arguments after `verify-export`; resolves with the
  * exit code (EVIDENCE_EXIT). Never throws and never exits the process.
@@ -128,11 +135,7 @@ export function verifyExportCommand(args: string[], io: GovernanceIo = nodeIo): 
   const body = async (): Promise<number> => {
     const { values, positionals } = parseArgs({
       args,
-      options: {
-        policy: { type: 'string' },
-        submitters: { type: 'string' },
-        json: { type: 'boolean' },
-      },
+      options: VERIFY_EXPORT_OPTIONS,
       allowPositionals: true,
       strict: true,
     });

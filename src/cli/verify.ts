@@ -75,6 +75,14 @@ const nodeIo: VerifyIo = {
   now: Date.now,
 };
 
+/** The parseArgs options of `candor verify`. */
+export const VERIFY_OPTIONS = {
+  policy: { type: 'string' },
+  proof: { type: 'string' },
+  entry: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 /**
  * Runs `candor verify` with the arguments after `verify`; resolves with the exit code (see
  * the module comment). Never throws and never exits the process.
@@ -84,12 +92,7 @@ export async function verifyCommand(args: string[], io: VerifyIo = nodeIo): Prom
   try {
     ({ values } = parseArgs({
       args,
-      options: {
-        policy: { type: 'string' },
-        proof: { type: 'string' },
-        entry: { type: 'string' },
-        json: { type: 'boolean' },
-      },
+      options: VERIFY_OPTIONS,
       strict: true,
     }));
   } catch (err) {

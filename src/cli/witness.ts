@@ -105,21 +105,24 @@ function usage<T>(what: string, parse: () => T): T {
   }
 }
 
+/** The parseArgs options of `candor witness`. */
+export const WITNESS_OPTIONS = {
+  data: { type: 'string' },
+  name: { type: 'string' },
+  log: { type: 'string', multiple: true },
+  peer: { type: 'string', multiple: true },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  poll: { type: 'string' },
+  gossip: { type: 'string' },
+  'on-alert': { type: 'string' },
+  ...HTTP_LIMIT_OPTIONS,
+} as const;
+
 async function runCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: {
-      data: { type: 'string' },
-      name: { type: 'string' },
-      log: { type: 'string', multiple: true },
-      peer: { type: 'string', multiple: true },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      poll: { type: 'string' },
-      gossip: { type: 'string' },
-      'on-alert': { type: 'string' },
-      ...HTTP_LIMIT_OPTIONS,
-    },
+    options: WITNESS_OPTIONS,
     strict: true,
   });
   const httpLimits = httpLimitFlags(values, undefined, (message) => new UsageError(message));
@@ -169,11 +172,14 @@ function wantsHelp(args: string[]): boolean {
   return true;
 }
 
+/** The parseArgs options of `candor witness keygen`. */
+export const WITNESS_KEYGEN_OPTIONS = { data: { type: 'string' }, name: { type: 'string' } } as const;
+
 async function keygenCommand(args: string[]): Promise<number> {
   if (wantsHelp(args)) return 0;
   const { values, positionals } = parseArgs({
     args,
-    options: { data: { type: 'string' }, name: { type: 'string' } },
+    options: WITNESS_KEYGEN_OPTIONS,
     allowPositionals: true,
     strict: true,
   });
@@ -186,11 +192,14 @@ async function keygenCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** The parseArgs options of `candor witness key`. */
+export const WITNESS_KEY_OPTIONS = { data: { type: 'string' } } as const;
+
 async function keyCommand(args: string[]): Promise<number> {
   if (wantsHelp(args)) return 0;
   const { values, positionals } = parseArgs({
     args,
-    options: { data: { type: 'string' } },
+    options: WITNESS_KEY_OPTIONS,
     allowPositionals: true,
     strict: true,
   });
@@ -200,10 +209,13 @@ async function keyCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** The parseArgs options of `candor witness clear-alert`. */
+export const WITNESS_CLEAR_ALERT_OPTIONS = { data: { type: 'string' }, origin: { type: 'string' }, url: { type: 'string' } } as const;
+
 async function clearAlertCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { data: { type: 'string' }, origin: { type: 'string' }, url: { type: 'string' } },
+    options: WITNESS_CLEAR_ALERT_OPTIONS,
     strict: true,
   });
   if (values.data === undefined || values.origin === undefined) {
