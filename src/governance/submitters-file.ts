@@ -18,8 +18,8 @@
  * of the directory) under a lock file, so a running server, which reloads the allowlist
  * when the file changes, sees the old list or the new one and never half of one.
  */
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/durable-file.js';
 import { LogError } from '../util/errors.js';
 import { formatPublicKey, type PublicKeyInfo } from './keys.js';
 import { parseStrictJson } from './strict-json.js';
@@ -144,22 +144,7 @@ export async function editSubmittersFile(
     const before = await readSubmittersFile(path);
     const next = edit(before);
     const mode = before === undefined ? 0o644 : (await stat(path)).mode % 0o1000;
-    const temp = `${path}.tmp-${process.pid}`;
-    const fh = await open(temp, 'w', mode);
-    try {
-      await fh.writeFile(next);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    // Commit point: after the rename the new list is the file; before it, the old one.
-    await rename(temp, path);
-    const dir = await open(dirname(path), 'r');
-    try {
-      await dir.sync(); // the rename itself survives a crash
-    } finally {
-      await dir.close();
-    }
+    await writeFileAtomic(path, next, mode); // the commit point: the rename inside it
   } finally {
     await lockHandle.close();
     await unlink(lock);

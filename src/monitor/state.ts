@@ -12,8 +12,9 @@
  * file. It is written atomically: a temporary file is written and fsynced, renamed over
  * state.json, and the directory fsynced, so a crash leaves the old state or the new one.
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDir, writeFileAtomic } from '../util/durable-file.js';
 import { LogError } from '../util/errors.js';
 import { isMonitorAlert, type MonitorAlert } from './alerts.js';
 import { acknowledgeRules, isRulesState, type RulesState } from './rules/state.js';
@@ -87,33 +88,6 @@ export function parseState(text: string): MonitorState {
   return s as unknown as MonitorState;
 }
 
-/**
- * Writes `data` to `path` atomically and durably: temporary file, fsync, rename, fsync of
- * the directory.
- */
-export async function writeFileAtomic(dir: string, name: string, data: string): Promise<void> {
-  const path = join(dir, name);
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  await syncDir(dir);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}
-
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -185,7 +159,7 @@ export class FileStateStore implements StateStore {
   /** Replaces state.json atomically and durably (writeFileAtomic). */
   async save(state: MonitorState): Promise<void> {
     if (this.closed) throw new Error('monitor state store is closed');
-    await writeFileAtomic(this.dir, 'state.json', JSON.stringify(state, null, 1) + '\n');
+    await writeFileAtomic(join(this.dir, 'state.json'), JSON.stringify(state, null, 1) + '\n', 0o600);
   }
 
   /** Releases the lock; saving is refused afterwards. */
@@ -209,7 +183,7 @@ export class FileStateStore implements StateStore {
     const archive = join(this.dir, 'archive');
     await mkdir(archive, { recursive: true, mode: 0o700 });
     const name = `state-${new Date(nowMs).toISOString().replace(/[:.]/g, '-')}.json`;
-    await writeFileAtomic(archive, name, JSON.stringify(state, null, 1) + '\n');
+    await writeFileAtomic(join(archive, name), JSON.stringify(state, null, 1) + '\n', 0o600);
     if (keepCheckpoint) {
       const updated = new Date(nowMs).toISOString();
       const rules = state.rules === undefined ? {} : { rules: acknowledgeRules(state.rules) };

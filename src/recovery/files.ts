@@ -4,35 +4,10 @@
  * in them change, so that what a finished backup or restore says exists does exist after a
  * power cut.
  */
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** Creates `path` (failing if it exists) with `mode`, writes `data` and fsyncs it. */
-export async function writeFileSynced(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
-  const fh = await open(path, 'wx', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Fsyncs a directory, so that names created or removed in it are durable. */
-export async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Renames `from` to `to` and fsyncs the directory holding `to`. */
-export async function renameSynced(from: string, to: string): Promise<void> {
-  await rename(from, to);
-  await syncDir(dirname(to));
-}
+export { renameSynced, syncDir, writeFileSynced } from '../util/durable-file.js';
 
 /** Creates directories as needed, remembering those made so each is made once. */
 export class DirMaker {

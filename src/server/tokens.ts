@@ -47,9 +47,10 @@
  */
 import { hash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../util/durable-file.js';
 import type { Context, MiddlewareHandler } from 'hono';
 import { isJsonObject, parseStrictJson } from '../governance/strict-json.js';
 import { LogError } from '../util/errors.js';
@@ -304,22 +305,7 @@ export async function updateTokensFile(
     const next = edit(await readTokensFile(path));
     const text = formatTokens(next);
     parseTokens(Buffer.from(text)); // never write a file the server would refuse
-    const temp = `${path}.tmp-${process.pid}`;
-    const fh = await open(temp, 'w', 0o600);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    // Commit point: after the rename the new list is the file; before it, the old one.
-    await rename(temp, path);
-    const dir = await open(dirname(path), 'r');
-    try {
-      await dir.sync(); // the rename itself survives a crash
-    } finally {
-      await dir.close();
-    }
+    await writeFileAtomic(path, text, 0o600); // the commit point: the rename inside it
     return next;
   } finally {
     await lockHandle.close();
