@@ -18,8 +18,8 @@
  * of the directory) under a lock file, so a running server, which reloads the allowlist
  * when the file changes, sees the old list or the new one and never half of one.
  */
-import { open, readFile, stat, unlink } from 'node:fs/promises';
-import { writeFileAtomic } from '../util/durable-file.js';
+import { readFile, stat } from 'node:fs/promises';
+import { withFileLock, writeFileAtomic } from '../util/durable-file.js';
 import { LogError } from '../util/errors.js';
 import { formatPublicKey, type PublicKeyInfo } from './keys.js';
 import { parseStrictJson } from './strict-json.js';
@@ -132,21 +132,10 @@ export async function editSubmittersFile(
   path: string,
   edit: (bytes: Uint8Array | undefined) => Uint8Array
 ): Promise<void> {
-  const lock = `${path}.lock`;
-  let lockHandle;
-  try {
-    lockHandle = await open(lock, 'wx', 0o600);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'EEXIST') throw err;
-    throw new LogError('CONFLICT', `${lock} exists: another candor submitters command is running, or one crashed (then remove it)`);
-  }
-  try {
+  await withFileLock(path, 'candor submitters command', async () => {
     const before = await readSubmittersFile(path);
     const next = edit(before);
     const mode = before === undefined ? 0o644 : (await stat(path)).mode % 0o1000;
     await writeFileAtomic(path, next, mode); // the commit point: the rename inside it
-  } finally {
-    await lockHandle.close();
-    await unlink(lock);
-  }
+  });
 }

@@ -47,10 +47,10 @@
  */
 import { hash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../util/durable-file.js';
+import { withFileLock, writeFileAtomic } from '../util/durable-file.js';
 import type { Context, MiddlewareHandler } from 'hono';
 import { isJsonObject, parseStrictJson } from '../governance/strict-json.js';
 import { LogError } from '../util/errors.js';
@@ -290,27 +290,13 @@ export async function updateTokensFile(
   edit: (tokens: TokenRecord[]) => TokenRecord[]
 ): Promise<TokenRecord[]> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const lock = `${path}.lock`;
-  let lockHandle;
-  try {
-    lockHandle = await open(lock, 'wx', 0o600);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'EEXIST') throw err;
-    throw new LogError(
-      'CONFLICT',
-      `${lock} exists: another candor token command is running, or one crashed (then remove it)`
-    );
-  }
-  try {
+  return withFileLock(path, 'candor token command', async () => {
     const next = edit(await readTokensFile(path));
     const text = formatTokens(next);
     parseTokens(Buffer.from(text)); // never write a file the server would refuse
     await writeFileAtomic(path, text, 0o600); // the commit point: the rename inside it
     return next;
-  } finally {
-    await lockHandle.close();
-    await unlink(lock);
-  }
+  });
 }
 
 /** The tokens file a server uses: the one given, else DATA/tokens.json when it exists. */

@@ -4,8 +4,9 @@
  * backup). A file counts once it is fsynced; a name created, removed or renamed counts once
  * its directory is fsynced.
  */
-import { open, rename } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { LogError } from './errors.js';
 
 /** Fsyncs a directory, so that names created or removed in it are durable. */
 export async function syncDir(path: string): Promise<void> {
@@ -50,4 +51,28 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, m
     await fh.close();
   }
   await renameSynced(temp, path);
+}
+
+/**
+ * Runs `fn` holding the lock file `path.lock` (created exclusively, removed afterwards),
+ * so that two commands editing the same file never interleave. `who` names the command in
+ * the refusal.
+ * @throws LogError CONFLICT when the lock exists: another `who` is running, or one crashed
+ *   and left it (the message says to remove it then); what `fn` throws.
+ */
+export async function withFileLock<T>(path: string, who: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${path}.lock`;
+  let handle;
+  try {
+    handle = await open(lock, 'wx', 0o600);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err;
+    throw new LogError('CONFLICT', `${lock} exists: another ${who} is running, or one crashed (then remove it)`);
+  }
+  try {
+    return await fn();
+  } finally {
+    await handle.close();
+    await unlink(lock);
+  }
 }
